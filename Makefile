@@ -1,0 +1,48 @@
+# openledger-warehouse — targets a newcomer can guess.
+SHELL := /bin/bash
+UV ?= uv
+export UV_PYTHON ?= 3.11
+
+.PHONY: install demo test test-fast bench lint fmt dev clean devnet-down
+
+install: .venv/.installed devnet/node_modules/.installed
+
+.venv/.installed: pyproject.toml uv.lock
+	@command -v $(UV) >/dev/null || python3 -m pip install --quiet 'uv>=0.13,<0.14'
+	$(UV) sync --frozen
+	@touch $@
+
+devnet/node_modules/.installed: devnet/package.json devnet/package-lock.json
+	cd devnet && npm ci --no-audit --no-fund
+	@touch $@
+
+demo: install
+	$(UV) run olw demo
+
+test: install
+	$(UV) run pytest
+
+test-fast: install
+	$(UV) run pytest -m "not slow"
+
+bench: install
+	$(UV) run python -m bench
+
+lint: install
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy pipelines
+	$(UV) run sqlfluff lint dbt_models
+
+fmt: install
+	$(UV) run ruff check --fix .
+	$(UV) run ruff format .
+
+dev: install
+	$(UV) run olw dev
+
+devnet-down:
+	-$(UV) run olw devnet down
+
+clean: devnet-down
+	rm -rf .olw dbt_models/target dbt_models/logs exports reports

@@ -1,0 +1,1 @@
+"""openledger-warehouse: event-sourced indexer and analytics warehouse for OpenLedger."""
