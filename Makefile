@@ -1,14 +1,21 @@
 # openledger-warehouse — targets a newcomer can guess.
 SHELL := /bin/bash
-UV ?= uv
+UV ?= python3 -m uv
 export UV_PYTHON ?= 3.11
 
-.PHONY: install demo test test-fast bench lint fmt dev clean devnet-down
+.PHONY: install browser demo test test-fast bench lint fmt dev clean devnet-down
 
 install: .venv/.installed devnet/node_modules/.installed
 
+# The UI and report tests drive Debian's chromium (no browser download at run time).
+browser:
+	@test -x /usr/bin/chromium || { \
+		echo "installing Debian chromium for the browser tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 .venv/.installed: pyproject.toml uv.lock
-	@command -v $(UV) >/dev/null || python3 -m pip install --quiet 'uv>=0.13,<0.14'
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet 'uv>=0.13,<0.14'
 	$(UV) sync --frozen
 	@touch $@
 
@@ -19,10 +26,10 @@ devnet/node_modules/.installed: devnet/package.json devnet/package-lock.json
 demo: install
 	$(UV) run olw demo
 
-test: install
+test: install browser
 	$(UV) run pytest
 
-test-fast: install
+test-fast: install browser
 	$(UV) run pytest -m "not slow"
 
 bench: install
