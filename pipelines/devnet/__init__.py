@@ -1,0 +1,1 @@
+"""The embedded devnet: two anvil nodes, the OpenLedger contracts, a deployer and a simulator."""
