@@ -26,6 +26,7 @@ def _register() -> None:
     from pipelines.devnet.cli import app as devnet_app
 
     app.add_typer(devnet_app, name="devnet")
+    __import__("pipelines.ingest_cli").ingest_cli.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,171 @@
+"""ABI → event specs: table and column names, DuckDB types, and how each field is decoded."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from eth_utils import keccak
+
+from pipelines.config import ConfigError, schemas_dir
+
+COMMON_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("chain_id", "uinteger"),
+    ("block_number", "ubigint"),
+    ("block_hash", "varchar"),
+    ("block_timestamp", "timestamp"),
+    ("tx_hash", "varchar"),
+    ("tx_index", "uinteger"),
+    ("log_index", "uinteger"),
+    ("contract_address", "varchar"),
+    ("tx_from", "varchar"),
+)
+_RENAMES = {"from": "from_address", "to": "to_address"}
+_TYPE = re.compile(r"^(u?int)(\d*)$|^bytes(\d+)$")
+
+
+def snake(name: str) -> str:
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", s)
+    return s.replace(".", "_").lower()
+
+
+def duck_type(abi_type: str) -> str:
+    """The DuckDB column type for an ABI type (CONTRACTS.md: one encoding per concept)."""
+    if abi_type.endswith("]"):
+        return duck_type(abi_type[: abi_type.rindex("[")]) + "[]"
+    m = _TYPE.match(abi_type)
+    if m and m.group(1):
+        bits = int(m.group(2) or 256)
+        if m.group(1) == "uint":
+            return "ubigint" if bits <= 64 else "uhugeint"
+        return "bigint" if bits <= 64 else "hugeint"
+    if abi_type == "bool":
+        return "boolean"
+    if abi_type in ("address", "string", "bytes") or (m and m.group(3)):
+        return "varchar"
+    if abi_type.startswith("tuple") or abi_type.startswith("("):
+        return "varchar"  # JSON text; no tuple events in our ABIs
+    raise ValueError(f"unsupported ABI type {abi_type!r}")
+
+
+def is_static_word(abi_type: str) -> bool:
+    """One 32-byte word that SQL can decode by slicing (unsigned ints, address, bool, bytesN)."""
+    if abi_type in ("address", "bool"):
+        return True
+    m = _TYPE.match(abi_type)
+    return bool(m and (m.group(1) == "uint" or m.group(3)))
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    column: str
+    abi_type: str
+    indexed: bool
+
+    @property
+    def sql_type(self) -> str:
+        if self.indexed and not is_value_type(self.abi_type):
+            return "varchar"  # an indexed string/bytes/array is only its keccak hash
+        return duck_type(self.abi_type)
+
+
+def is_value_type(abi_type: str) -> bool:
+    return not (abi_type in ("string", "bytes") or abi_type.endswith("]") or "(" in abi_type)
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    abi_name: str
+    name: str
+    signature: str
+    topic0: str
+    params: tuple[Param, ...]
+
+    @property
+    def table(self) -> str:
+        return f"{snake(self.abi_name)}__{snake(self.name)}"
+
+    @property
+    def indexed(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if p.indexed)
+
+    @property
+    def body(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if not p.indexed)
+
+    @property
+    def vectorized(self) -> bool:
+        """True when SQL slicing decodes every field: all fields are single static words."""
+        return all(
+            is_static_word(p.abi_type) if not p.indexed or is_value_type(p.abi_type) else True
+            for p in self.params
+        )
+
+    def columns(self) -> list[tuple[str, str]]:
+        return [*COMMON_COLUMNS, *((p.column, p.sql_type) for p in self.params)]
+
+    def ddl(self) -> str:
+        cols = ",\n    ".join(f'"{c}" {t}' for c, t in self.columns())
+        return f"create table if not exists decoded.{self.table} (\n    {cols}\n)"
+
+
+def _canonical_type(inp: dict) -> str:
+    t = inp["type"]
+    if t.startswith("tuple"):
+        inner = ",".join(_canonical_type(c) for c in inp.get("components", []))
+        return f"({inner}){t[5:]}"
+    return t
+
+
+@lru_cache(maxsize=64)
+def load_abi_events(abi_file: str) -> tuple[EventSpec, ...]:
+    """Event specs of one ABI file (path relative to schemas/); ConfigError if malformed."""
+    path = Path(abi_file) if Path(abi_file).is_absolute() else schemas_dir() / abi_file
+    where = str(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: ABI file not found") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where}: ABI is not valid JSON ({exc})") from None
+    if isinstance(data, dict) and "abi" in data:
+        data = data["abi"]
+    if not isinstance(data, list):
+        raise ConfigError(f"{where}: an ABI must be a JSON list of entries")
+    abi_name = path.stem
+    out = []
+    common = {c for c, _ in COMMON_COLUMNS}
+    for i, entry in enumerate(data):
+        if not isinstance(entry, dict) or "type" not in entry:
+            raise ConfigError(f"{where}: entry {i} is not an ABI object with a 'type'")
+        if entry["type"] != "event" or entry.get("anonymous"):
+            continue
+        name = entry.get("name")
+        inputs = entry.get("inputs")
+        if not isinstance(name, str) or not name or not isinstance(inputs, list):
+            raise ConfigError(f"{where}: event entry {i} needs a 'name' and an 'inputs' list")
+        params = []
+        for j, inp in enumerate(inputs):
+            w = f"{where}: event {name} input {j}"
+            if not isinstance(inp, dict) or not isinstance(inp.get("type"), str):
+                raise ConfigError(f"{w}: needs a 'type'")
+            pname = inp.get("name") or f"arg{j}"
+            col = _RENAMES.get(pname, snake(pname))
+            if col in common:
+                col = f"arg_{col}"
+            try:
+                duck_type(_canonical_type(inp))
+            except ValueError as exc:
+                raise ConfigError(f"{w}: {exc}") from None
+            params.append(Param(pname, col, _canonical_type(inp), bool(inp.get("indexed"))))
+        if sum(p.indexed for p in params) > 3:
+            raise ConfigError(f"{where}: event {name} has more than 3 indexed inputs")
+        sig = f"{name}({','.join(p.abi_type for p in params)})"
+        topic0 = "0x" + keccak(text=sig).hex()
+        out.append(EventSpec(abi_name, name, sig, topic0, tuple(params)))
+    return tuple(out)

@@ -1,0 +1,104 @@
+"""Open the DuckDB warehouse (with lock-conflict retries) and apply versioned migrations."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import re
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipelines.config import schemas_dir
+
+
+class WarehouseError(Exception):
+    """The warehouse cannot be used as asked; the message says why and what to do."""
+
+
+class WarehouseLocked(WarehouseError):
+    """Another process holds the warehouse file (DuckDB allows one writer or many readers)."""
+
+
+_PID = re.compile(r"PID (\d+)")
+
+
+def connect(
+    path: str | os.PathLike[str],
+    read_only: bool = False,
+    wait_s: float = 30.0,
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, retrying with backoff while another process holds its lock.
+
+    The writer holds the file only for a commit (a lock lease), so readers get in between
+    batches and a writer gets in between queries; after ``wait_s`` this gives up with the pid.
+    """
+    path = Path(path)
+    if read_only and not path.exists():
+        raise WarehouseError(f"warehouse {path} does not exist yet; run `olw ingest` first")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_s
+    delay = 0.01
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            msg = str(exc)
+            if "lock" not in msg.lower():
+                raise WarehouseError(f"cannot open warehouse {path}: {msg}") from None
+            if time.monotonic() + delay > deadline:
+                m = _PID.search(msg)
+                who = f"pid {m.group(1)}" if m else "unknown pid"
+                raise WarehouseLocked(
+                    f"warehouse {path} is locked by another process ({who}); waited "
+                    f"{wait_s:.0f}s. Stop that process or wait for it to release the file."
+                ) from None
+            time.sleep(random.uniform(delay / 2, delay))
+            delay = min(delay * 2, 0.25)
+
+
+def ddl_dir() -> Path:
+    return schemas_dir() / "ddl"
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every schemas/ddl/NNN_name.sql, in order."""
+    out = []
+    for f in sorted(ddl_dir().glob("*.sql")):
+        m = re.match(r"^(\d+)_(.+)\.sql$", f.name)
+        if not m:
+            raise WarehouseError(f"{f}: DDL files must be named NNN_name.sql")
+        out.append((int(m.group(1)), m.group(2), f.read_text()))
+    return out
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply every migration not yet recorded in schema_migrations; returns versions applied."""
+    con.execute(
+        "create table if not exists schema_migrations (version integer not null, "
+        "name varchar not null, checksum varchar not null, applied_at timestamp not null)"
+    )
+    done = {
+        v: c for v, c in con.execute("select version, checksum from schema_migrations").fetchall()
+    }
+    applied = []
+    for version, name, sql in migrations():
+        checksum = hashlib.sha256(sql.encode()).hexdigest()[:16]
+        if version in done:
+            continue
+        con.execute("begin")
+        try:
+            con.execute(sql)
+            con.execute(
+                "insert into schema_migrations values (?, ?, ?, now()::timestamp)",
+                [version, name, checksum],
+            )
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        applied.append(version)
+    return applied
