@@ -160,6 +160,19 @@ class RpcClient:
         while True:
             try:
                 return attempt()
+            except TooMuchError as exc:
+                if timeout_is_too_much:
+                    raise
+                # only eth_getLogs can ask for less; elsewhere this wording means rate limits
+                err: _Transient = _Transient(f"too much: {exc}")
+                last = err.reason
+                n += 1
+                self.stats["retries"] += 1
+                if time.monotonic() + 0.1 > deadline:
+                    raise RpcUnavailable(
+                        f"{what} against {redact_url(self.url)} kept failing ({last})"
+                    ) from None
+                time.sleep(random.uniform(0.02, 0.1) * min(n, 10))
             except _Transient as exc:
                 if exc.timeout and timeout_is_too_much:
                     self.stats["too_much"] += 1

@@ -39,6 +39,7 @@ class FaultProxy:
         self.retry_after_s = retry_after_s
         self.max_span = max_span  # eth_getLogs over more blocks than this: "too many results"
         self.rng = random.Random(seed)
+        self._turn = 0
         self.lock = threading.Lock()
         self.counts: dict[str, int] = {f: 0 for f in (*faults, "ok")}
         self.client = httpx.Client(timeout=60, headers={"content-type": "application/json"})
@@ -62,7 +63,12 @@ class FaultProxy:
 
     def _pick(self) -> str:
         with self.lock:
-            f = self.rng.choice(self.faults) if self.rng.random() < self.rate else "ok"
+            # which faults: at random; which kind: in turn, so every kind shows up early
+            if self.rng.random() < self.rate:
+                f = self.faults[self._turn % len(self.faults)]
+                self._turn += 1
+            else:
+                f = "ok"
             self.counts[f] += 1
             return f
 
