@@ -1,0 +1,301 @@
+"""Incremental bookkeeping of the metrics marts: which days to recompute, and the watermarks.
+
+A run finds the rows that arrived since the last run (block_number above the watermark kept per
+chain and source table in `metrics.watermarks`), and the blocks the ingest journal retracted
+since the last journal entry seen; the days those touch are recomputed in the day-local marts,
+the caller state merges the new rows (or is rebuilt after a retraction), and the days of callers
+whose class changed are recomputed in the class marts. A full run is the same code from empty
+state, which is what the equality test compares against. One run is one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import duckdb
+
+from pipelines.metrics import payouts, real_vs_noise, supply
+from pipelines.metrics.common import (
+    T_INFERENCE,
+    T_TRANSFER,
+    WATCHED_TABLES,
+    Labels,
+    MetricsConfig,
+    columns_of,
+    load_labels,
+    load_metrics_config,
+    table_exists,
+)
+from pipelines.metrics.supply import Bucket, load_schedule
+
+# Every table this room writes, in schema `metrics`.
+MART_TABLES = (
+    "inference_caller_daily",
+    "caller_activity",
+    "caller_models",
+    "funding",
+    "funder_returns",
+    "callers",
+    "inference_daily",
+    "dapp_daily",
+    "models",
+    "model_payouts_daily",
+    "contributor_payouts_daily",
+    "datanet_payouts",
+    "model_economics",
+    "token_flows_daily",
+    "transfer_activity_daily",
+    "vesting_releases_daily",
+    "supply_daily",
+    "vesting_release_check",
+    "unlock_calendar",
+    "day_blocks",
+)
+STATE_TABLES = ("caller_activity", "caller_models", "funding", "funder_returns")
+
+BOOKKEEPING_DDL = """
+create schema if not exists metrics;
+create table if not exists metrics.watermarks (
+    chain_id UINTEGER, source_table VARCHAR, max_block_number UBIGINT, updated_at TIMESTAMP);
+create table if not exists metrics.run_state (key VARCHAR, value VARCHAR);
+create table if not exists metrics.runs (
+    started_at TIMESTAMP, mode VARCHAR, dirty_days UBIGINT, class_days UBIGINT,
+    changed_callers UBIGINT, retracted_chains VARCHAR, seconds DOUBLE);
+create table if not exists metrics.day_blocks (
+    chain_id UINTEGER, day DATE, min_block_number UBIGINT, max_block_number UBIGINT);
+"""
+
+
+@dataclass
+class RunResult:
+    mode: str
+    dirty_days: int = 0
+    class_days: int = 0
+    changed_callers: int = 0
+    retracted: dict[int, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _labels_fingerprint(labels: Labels, cfg: MetricsConfig, buckets: list[Bucket]) -> str:
+    h = hashlib.sha256()
+    h.update(repr(sorted(set(labels.rows))).encode())
+    h.update(repr(cfg).encode())
+    h.update(repr(buckets).encode())
+    return h.hexdigest()
+
+
+def _state(conn: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    row = next(
+        iter(conn.execute("select value from metrics.run_state where key = ?", [key]).fetchall()),
+        None,
+    )
+    return row[0] if row else None
+
+
+def _set_state(conn: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    conn.execute("delete from metrics.run_state where key = ?", [key])
+    conn.execute("insert into metrics.run_state values (?, ?)", [key, value])
+
+
+def _journal_retractions(
+    conn: duckdb.DuckDBPyConnection, since_seq: int
+) -> tuple[dict[int, int], int]:
+    """{chain_id: lowest retracted block} among journal entries after `since_seq`, and the
+    newest journal sequence seen. Tolerates the journal's column spellings; no journal, no
+    retractions."""
+    if not table_exists(conn, "raw.ingest_journal"):
+        return {}, since_seq
+    cols = columns_of(conn, "raw.ingest_journal")
+    seq = next((c for c in ("journal_id", "seq", "id", "batch_id", "entry_id") if c in cols), None)
+    kind = next((c for c in ("kind", "event", "action", "event_type", "op") if c in cols), None)
+    lo = next(
+        (c for c in ("from_block", "start_block", "block_from", "first_block") if c in cols), None
+    )
+    if seq is None or kind is None or lo is None or "chain_id" not in cols:
+        return {}, since_seq
+    rows = conn.execute(
+        f"""select chain_id, min({lo}) from raw.ingest_journal
+            where {seq} > ? and lower({kind}::VARCHAR) like '%retract%' group by chain_id""",
+        [since_seq],
+    ).fetchall()
+    newest = conn.execute(
+        f"select coalesce(max({seq}), ?) from raw.ingest_journal", [since_seq]
+    ).fetchall()[0]
+    return {int(c): int(b) for c, b in rows if b is not None}, int(newest[0]) if newest else 0
+
+
+def _drop_all(conn: duckdb.DuckDBPyConnection) -> None:
+    for t in MART_TABLES:
+        conn.execute(f"drop table if exists metrics.{t}")
+    conn.execute("delete from metrics.watermarks")
+    conn.execute("delete from metrics.run_state")
+    conn.execute(BOOKKEEPING_DDL)
+
+
+def _new_rows_predicate(wms: dict[int, int], alias: str = "t") -> str:
+    if not wms:
+        return "true"
+    known = ", ".join(str(c) for c in wms)
+    parts = [f"({alias}.chain_id = {c} and {alias}.block_number > {b})" for c, b in wms.items()]
+    parts.append(f"{alias}.chain_id not in ({known})")
+    return "(" + " or ".join(parts) + ")"
+
+
+def update(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    full: bool = False,
+    cfg: MetricsConfig | None = None,
+    labels: Labels | None = None,
+    buckets: list[Bucket] | None = None,
+) -> RunResult:
+    """Bring every metrics mart up to date with the event store, recomputing only the days
+    new or retracted data touched (or everything, when `full`)."""
+    t0 = time.perf_counter()
+    cfg = cfg or load_metrics_config()
+    labels = labels if labels is not None else load_labels()
+    buckets = buckets if buckets is not None else load_schedule()
+    conn.execute("begin transaction")
+    try:
+        conn.execute(BOOKKEEPING_DDL)
+        labels.register(conn)
+        fingerprint = _labels_fingerprint(labels, cfg, buckets)
+        if not full and _state(conn, "config_fingerprint") != fingerprint:
+            full = True  # labels, thresholds or schedule changed: every class may change
+        if full:
+            _drop_all(conn)
+        result = RunResult(mode="full" if full else "incremental")
+        _run(conn, cfg, buckets, result)
+        _set_state(conn, "config_fingerprint", fingerprint)
+        result.seconds = time.perf_counter() - t0
+        conn.execute(
+            "insert into metrics.runs values (now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
+            [
+                result.mode,
+                result.dirty_days,
+                result.class_days,
+                result.changed_callers,
+                str(result.retracted),
+                result.seconds,
+            ],
+        )
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    return result
+
+
+def _run(
+    conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig, buckets: list[Bucket], result: RunResult
+) -> None:
+    sources = [t for t in WATCHED_TABLES if table_exists(conn, t)]
+    wm: dict[str, dict[int, int]] = {t: {} for t in sources}
+    for chain_id, table, block in conn.execute(
+        "select chain_id, source_table, max_block_number from metrics.watermarks"
+    ).fetchall():
+        if table in wm:
+            wm[table][int(chain_id)] = int(block)
+
+    since = int(_state(conn, "journal_seq") or 0)
+    retracted, newest_seq = _journal_retractions(conn, since)
+    result.retracted = retracted
+    conn.execute("create or replace temp table dirty_days (chain_id UINTEGER, day DATE)")
+    for chain_id, block in retracted.items():
+        # Days whose blocks may have been retracted; rows re-ingested above block-1 are new.
+        conn.execute(
+            "insert into dirty_days select chain_id, day from metrics.day_blocks "
+            "where chain_id = ? and max_block_number >= ?",
+            [chain_id, block],
+        )
+        for t in sources:
+            if chain_id in wm[t]:
+                wm[t][chain_id] = min(wm[t][chain_id], block - 1)
+
+    for t in sources:
+        conn.execute(
+            f"insert into dirty_days select distinct chain_id, block_timestamp::DATE "
+            f"from {t} t where {_new_rows_predicate(wm[t])}"
+        )
+    conn.execute("create or replace temp table dirty_days as select distinct * from dirty_days")
+    row = next(
+        iter(conn.execute("select count(*), min(day), max(day) from dirty_days").fetchall()), None
+    )
+    n_dirty, lo, hi = (row[0], row[1], row[2]) if row else (0, None, None)
+    result.dirty_days = int(n_dirty)
+    if lo is not None and hi is not None:
+        window = (
+            f"t.block_timestamp >= TIMESTAMP '{lo}' "
+            f"and t.block_timestamp < TIMESTAMP '{hi + timedelta(days=1)}'"
+        )
+        _day_blocks(conn, sources, window)
+        real_vs_noise.build_day_marts(conn, window)
+        supply.build_day_marts(conn, cfg, window)
+    payouts.build_models(conn)
+    if lo is not None:
+        payouts.build_day_marts(conn, window)
+
+    # Caller state: merge the new rows, or rebuild it after a retraction.
+    if retracted:
+        for t in STATE_TABLES:
+            conn.execute(f"drop table if exists metrics.{t}")
+        new_inf, new_tr = "true", "true"
+    else:
+        new_inf = _new_rows_predicate(wm.get(T_INFERENCE, {}))
+        new_tr = _new_rows_predicate(wm.get(T_TRANSFER, {}))
+    if T_INFERENCE in sources and T_TRANSFER in sources:
+        real_vs_noise.update_state(conn, new_inf, new_tr)
+        callers = real_vs_noise.classify_callers(conn, cfg)
+        real_vs_noise.write_callers(conn, callers)
+        conn.execute(
+            """create or replace temp table class_days as
+            select chain_id, day from dirty_days
+            union
+            select distinct i.chain_id, i.day from metrics.inference_caller_daily i
+            semi join changed_callers c
+                on c.chain_id = i.chain_id and c.caller_address = i.caller_address"""
+        )
+        result.changed_callers = _count(conn, "changed_callers")
+        result.class_days = _count(conn, "class_days")
+        real_vs_noise.build_class_marts(conn)
+    payouts.build_summaries(conn, cfg)
+    supply.build_supply(conn, cfg, buckets)
+
+    conn.execute("delete from metrics.watermarks")
+    for t in sources:
+        conn.execute(
+            f"insert into metrics.watermarks select chain_id, '{t}', max(block_number), "
+            f"now()::TIMESTAMP from {t} group by chain_id"
+        )
+    _set_state(conn, "journal_seq", str(newest_seq))
+
+
+def _count(conn: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = next(iter(conn.execute(f"select count(*) from {table}").fetchall()), None)
+    return int(row[0]) if row else 0
+
+
+def _day_blocks(conn: duckdb.DuckDBPyConnection, sources: list[str], window: str) -> None:
+    conn.execute(
+        "delete from metrics.day_blocks m using dirty_days d "
+        "where m.chain_id = d.chain_id and m.day = d.day"
+    )
+    union = "\nunion all\n".join(
+        f"""select t.chain_id, t.block_timestamp::DATE as day, min(t.block_number) as lo,
+            max(t.block_number) as hi from {s} t
+            semi join dirty_days d on d.chain_id = t.chain_id and d.day = t.block_timestamp::DATE
+            where {window} group by all"""
+        for s in sources
+    )
+    conn.execute(
+        f"insert into metrics.day_blocks select chain_id, day, min(lo), max(hi) "
+        f"from ({union}) group by all"
+    )
+
+
+def last_day(conn: duckdb.DuckDBPyConnection) -> date | None:
+    row = next(iter(conn.execute("select max(day) from metrics.day_blocks").fetchall()), None)
+    return row[0] if row else None
