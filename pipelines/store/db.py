@@ -45,13 +45,15 @@ def connect(
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
             msg = str(exc)
-            if "lock" not in msg.lower():
+            # In one process DuckDB refuses a read-only and a read-write handle on one file at
+            # once ("different configuration"): the same conflict as a lock held by another.
+            if "lock" not in msg.lower() and "different configuration" not in msg:
                 raise WarehouseError(f"cannot open warehouse {path}: {msg}") from None
             if time.monotonic() + delay > deadline:
                 m = _PID.search(msg)
-                who = f"pid {m.group(1)}" if m else "unknown pid"
+                who = f"pid {m.group(1)}" if m else f"pid {os.getpid()}, this process"
                 raise WarehouseLocked(
                     f"warehouse {path} is locked by another process ({who}); waited "
                     f"{wait_s:.0f}s. Stop that process or wait for it to release the file."

@@ -1,0 +1,141 @@
+"""Reorgs while following the head: anvil_reorg at depths 1, 5 and 40; after catch-up the
+warehouse equals the canonical chain and the journal records each retraction."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.devnet.harness import running_devnet
+from pipelines.ingest import IngestSummary, follow
+from pipelines.store import connect
+from tests.ingest.conftest import MAINNET
+from tests.ingest.traffic import (
+    DEPLOYER,
+    Node,
+    addr,
+    bulk_transfers,
+    calldata,
+    contracts,
+    every_event,
+)
+from tests.ingest.truth import node_keys, node_logs, per_block, warehouse_keys
+
+
+@pytest.fixture(scope="module")
+def reorg_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with running_devnet(tmp_path_factory.mktemp("reorg")) as h:
+        node = Node(h.urls[MAINNET])
+        c = contracts(h.contracts_dir, MAINNET)
+        every_event(node, c)
+        bulk_transfers(node, c, blocks=50, per_tx=10, txs=2)
+        yield h, node, c
+
+
+def _cursor(wh: Path) -> tuple[int, str] | None:
+    con = connect(wh, read_only=True, wait_s=10)
+    try:
+        rows = con.execute(
+            "select block_number, block_hash from raw.cursors where network = ?", [MAINNET]
+        ).fetchall()
+        return (int(rows[0][0]), rows[0][1]) if rows else None
+    finally:
+        con.close()
+
+
+def _wait_caught_up(wh: Path, node: Node, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        head = node.call("eth_getBlockByNumber", "latest", False)
+        if wh.exists() and _cursor(wh) == (int(head["number"], 16), head["hash"]):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"follower did not catch up: cursor {_cursor(wh)}")
+
+
+def _assert_canonical(wh: Path, node: Node, addresses: list[str]) -> None:
+    truth = node_keys(node_logs(node.url, addresses))
+    got = warehouse_keys(wh, 1612)
+    assert len(got) == len(set(got)), "duplicate logs"
+    assert set(got) == truth and per_block(got) == per_block(truth)
+    con = connect(wh, read_only=True, wait_s=10)
+    try:
+        blocks = con.execute("select block_number, block_hash from raw.blocks").fetchall()
+        decoded_keys = set(
+            con.execute(
+                "select block_hash, log_index from decoded.open_token__transfer "
+                "union all select block_hash, log_index from raw.dead_letters"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    canon = node.batch([("eth_getBlockByNumber", [hex(n), False]) for n, _ in blocks])
+    for (n, h), c in zip(blocks, canon, strict=True):
+        assert c is not None and c["hash"] == h, f"non-canonical block {n} in raw.blocks"
+    live = {(h, i) for _, h, i in got}
+    assert decoded_keys <= live, "decoded rows of retracted blocks remain"
+
+
+def test_reorgs_while_following(
+    reorg_chain: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h, node, c = reorg_chain
+    h.apply(monkeypatch)
+    wh = tmp_path / "w.duckdb"
+    stop = threading.Event()
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["summary"] = follow(MAINNET, warehouse=wh, stop=stop.is_set, poll_s=0.05)
+        except BaseException as exc:  # surfaced by the assertion below
+            out["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    try:
+        _wait_caught_up(wh, node)
+        for i, depth in enumerate((1, 5, 40)):
+            head = node.head()
+            txs = [
+                [
+                    {
+                        "from": DEPLOYER,
+                        "to": c["OpenToken"],
+                        "data": calldata(
+                            "transferMany(address[],uint256[])",
+                            [addr(9000 + depth * 10 + k + j) for j in range(4)],
+                            [depth + k + 1] * 4,
+                        ),
+                        "gas": hex(3_000_000),
+                    },
+                    k % depth,
+                ]
+                for k in range(3)
+            ]
+            node.call("anvil_reorg", depth, txs)
+            assert node.head() == head
+            bulk_transfers(node, c, blocks=2, per_tx=5, txs=1)
+            _wait_caught_up(wh, node)
+            _assert_canonical(wh, node, sorted(c.values()))
+            con = connect(wh, read_only=True, wait_s=10)
+            retracts = con.execute(
+                "select from_block, to_block, log_count from raw.ingest_journal "
+                "where action = 'retract' order by journal_id"
+            ).fetchall()
+            con.close()
+            assert len(retracts) == i + 1, retracts
+            from_block, to_block, n_logs = retracts[-1]
+            assert from_block <= head - depth + 1 and to_block == head
+            assert n_logs > 0
+    finally:
+        stop.set()
+        t.join(30)
+    assert "error" not in out, out.get("error")
+    s: IngestSummary = out["summary"]
+    assert s.reorgs == 3
