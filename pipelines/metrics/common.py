@@ -8,6 +8,7 @@ fallback DuckDB applies to `sum(UHUGEINT)`, and lossless through Arrow, polars a
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -61,15 +62,20 @@ class MetricsConfig:
         "market",
         "attribution",
         "faucet",
+        "liquidity",
+        "team",
+        "investors",
+        "protocol",
+        "protocol_escrow",
     )
     cadence_max_cv: float = 0.25
     cadence_min_tx: int = 8
     round_trip_min_share: float = 0.5
     reason_precedence: tuple[str, ...] = (
         "testnet",
+        "round_trip",
         "self_dealing",
         "sybil_cluster",
-        "round_trip",
         "fixed_cadence",
     )
     registration_amortization_months: int = 12
@@ -202,6 +208,11 @@ def _labels_from_contracts(data: dict[str, Any], chain_id: int, labels: Labels) 
             labels.add(chain_id, spec["address"], kinds[base], name)
 
 
+def labels_dir() -> Path:
+    """Where schemas/labels/<network>.yaml live; the devnet fixture points this at a temp dir."""
+    return Path(os.environ.get("OLW_LABELS_DIR", schemas_dir() / "labels"))
+
+
 def load_labels(networks: list[str] | None = None) -> Labels:
     """Labels of the given networks (default: every network with a contracts file), from
     schemas/labels/<network>.yaml plus the deployed contracts (vaults, dApp routers, market)."""
@@ -215,10 +226,7 @@ def load_labels(networks: list[str] | None = None) -> Labels:
         cpath = contracts_dir() / f"{name}.json"
         if cpath.exists():
             _labels_from_contracts(json.loads(cpath.read_text()), chain_id, labels)
-        for lpath in (
-            contracts_dir().parent / "labels" / f"{name}.yaml",
-            schemas_dir() / "labels" / f"{name}.yaml",
-        ):
+        for lpath in (labels_dir() / f"{name}.yaml", schemas_dir() / "labels" / f"{name}.yaml"):
             if lpath.exists():
                 _labels_from_yaml(yaml.safe_load(lpath.read_text()), chain_id, labels)
                 break

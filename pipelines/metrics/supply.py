@@ -117,7 +117,8 @@ def parse_schedule(raw: dict[str, Any], where: str = "tokenomics") -> list[Bucke
     """Buckets from a tokenomics mapping (tolerant of the obvious spellings)."""
     if "tokenomics" in raw and isinstance(raw["tokenomics"], dict):
         raw = raw["tokenomics"]
-    total = raw.get("total_supply_wei") or raw.get("total_supply")
+    token: dict[str, Any] = raw["token"] if isinstance(raw.get("token"), dict) else {}
+    total = raw.get("total_supply_wei") or raw.get("total_supply") or token.get("total_supply")
     total_wei = _amount(total, None, where) if total is not None else None
     tge = raw.get("tge") or raw.get("tge_date") or raw.get("start")
     tge_start = _as_start(tge, None, where) if tge is not None else None

@@ -1,0 +1,127 @@
+"""``olw metrics``, ``olw export`` and ``olw report``: build the three answers, ship them as
+parquet, and show them as an HTML report."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from pipelines.config import REPO_ROOT, ConfigError, warehouse_path
+
+console = Console(stderr=True)
+
+
+def _fail(exc: BaseException, code: int = 1) -> NoReturn:
+    console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def metrics(
+    full: bool = typer.Option(False, "--full", help="Recompute every day from scratch."),
+    warehouse: Path = typer.Option(None, help="Warehouse file (default: $OLW_WAREHOUSE)."),
+) -> None:
+    """Bring the metrics marts (schema `metrics`) up to date; only days with new or retracted
+    data are recomputed unless --full."""
+    from pipelines.metrics.incremental import update
+    from pipelines.store import WarehouseError, connect
+
+    try:
+        conn = connect(warehouse or warehouse_path(), read_only=False, wait_s=60)
+    except WarehouseError as exc:
+        _fail(exc, 2)
+    try:
+        res = update(conn, full=full)
+    except ConfigError as exc:
+        _fail(exc, 2)
+    finally:
+        conn.close()
+    console.print(
+        f"metrics {res.mode}: {res.dirty_days} day(s) recomputed, {res.class_days} in the "
+        f"class marts, {res.changed_callers} caller(s) changed class"
+        + (f", retractions on {res.retracted}" if res.retracted else "")
+        + f" in {res.seconds:.2f}s"
+    )
+
+
+def _parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        _fail(ValueError(f"--since {value!r} is not a date; use YYYY-MM-DD"), 2)
+
+
+def export(
+    dataset: list[str] = typer.Option(
+        None, "--dataset", "-d", help="Dataset to export (repeatable; default: all)."
+    ),
+    since: str = typer.Option(None, "--since", help="First day to export (YYYY-MM-DD)."),
+    out: Path = typer.Option(REPO_ROOT / "exports", "--out", help="Export root folder."),
+    warehouse: Path = typer.Option(None, help="Warehouse file (default: $OLW_WAREHOUSE)."),
+) -> None:
+    """Write finalized data as hive-partitioned parquet:
+    exports/<dataset>/chain_id=<id>/date=<day>/part-*.parquet, with _manifest.json."""
+    from pipelines.export import DATASETS, ExportError
+    from pipelines.export import export as run_export
+    from pipelines.store import WarehouseError, connect
+
+    unknown = [d for d in dataset or [] if d not in DATASETS]
+    if unknown:
+        _fail(
+            ValueError(
+                f"unknown dataset(s) {', '.join(unknown)}; known: {', '.join(sorted(DATASETS))}"
+            ),
+            2,
+        )
+    try:
+        conn = connect(warehouse or warehouse_path(), read_only=True, wait_s=60)
+    except WarehouseError as exc:
+        _fail(exc, 2)
+    try:
+        results = run_export(conn, out, list(dataset) if dataset else None, _parse_day(since))
+    except ExportError as exc:
+        _fail(exc, 2)
+    finally:
+        conn.close()
+    if not any(r.partitions for r in results):
+        console.print(
+            "nothing finalized to export yet (no day lies entirely below the "
+            "finalized block); ingest more, or wait for finality"
+        )
+    for r in results:
+        console.print(
+            f"{r.dataset}: {len(r.partitions)} partition(s), {r.rows:,} rows "
+            f"({r.written} written, {r.unchanged} unchanged) → {out / r.dataset}"
+        )
+
+
+def report(
+    out: Path = typer.Option(REPO_ROOT / "reports" / "report.html", "--out", help="HTML file."),
+    warehouse: Path = typer.Option(None, help="Warehouse file (default: $OLW_WAREHOUSE)."),
+) -> None:
+    """Write the self-contained HTML report (charts + key numbers; opens offline)."""
+    from pipelines.report import ReportError, write_report
+    from pipelines.store import WarehouseError, connect
+
+    try:
+        conn = connect(warehouse or warehouse_path(), read_only=True, wait_s=60)
+    except WarehouseError as exc:
+        _fail(exc, 2)
+    try:
+        path = write_report(conn, out)
+    except ReportError as exc:
+        _fail(exc, 2)
+    finally:
+        conn.close()
+    console.print(f"report written: {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("metrics")(metrics)
+    app.command("export")(export)
+    app.command("report")(report)
