@@ -1,0 +1,46 @@
+"""Helpers shared by the Dagster rooms."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from pipelines.config import NetworkConfig
+
+
+def automation_on(net: NetworkConfig | None = None) -> bool:
+    """Schedules and sensors start running with `dagster dev` for devnets (the warehouse runs
+    itself); real networks need an RPC URL first, so theirs start stopped. OLW_AUTOMATION=off
+    (tests, a read-only UI) starts everything stopped; =on starts everything."""
+    flag = os.environ.get("OLW_AUTOMATION", "").lower()
+    if flag in ("off", "0", "false"):
+        return False
+    if flag in ("on", "1", "true"):
+        return True
+    return net is None or net.is_devnet
+
+
+def schedule_status(net: NetworkConfig | None = None) -> dg.DefaultScheduleStatus:
+    return (
+        dg.DefaultScheduleStatus.RUNNING if automation_on(net) else dg.DefaultScheduleStatus.STOPPED
+    )
+
+
+def sensor_status(net: NetworkConfig | None = None) -> dg.DefaultSensorStatus:
+    return dg.DefaultSensorStatus.RUNNING if automation_on(net) else dg.DefaultSensorStatus.STOPPED
+
+
+ACTIVE_STATUSES = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def job_is_active(instance: dg.DagsterInstance, job_name: str) -> bool:
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(job_name=job_name, statuses=ACTIVE_STATUSES), limit=1
+    )
+    return bool(runs)
