@@ -28,6 +28,7 @@ def _register() -> None:
     app.add_typer(devnet_app, name="devnet")
     __import__("pipelines.ingest_cli").ingest_cli.register(app)
     __import__("pipelines.metrics_cli").metrics_cli.register(app)
+    __import__("pipelines.query_cli").query_cli.register(app)
 
 
 def main() -> None:

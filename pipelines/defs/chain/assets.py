@@ -18,20 +18,28 @@ def decoded_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["duckdb", "decoded", table])
 
 
-@lru_cache(maxsize=1)
-def decoded_tables() -> dict[str, str]:
-    """decoded.<table> → one-sentence description, for every event of every ABI in schemas/abis
-    (the table set is configuration: a new ABI adds its tables without code changes)."""
+def decoded_events() -> list[Any]:
+    """Every event of every ABI in schemas/abis (the table set is configuration: a new ABI adds
+    its tables without code changes)."""
     from pipelines.decode.abi import load_abi_events
 
+    return [
+        ev
+        for abi in sorted((schemas_dir() / "abis").glob("*.json"))
+        for ev in load_abi_events(f"abis/{abi.name}")
+    ]
+
+
+@lru_cache(maxsize=1)
+def decoded_tables() -> dict[str, str]:
+    """decoded.<table> → one-sentence description of a row."""
     out: dict[str, str] = {}
-    for abi in sorted((schemas_dir() / "abis").glob("*.json")):
-        for ev in load_abi_events(f"abis/{abi.name}"):
-            params = ", ".join(p.column for p in ev.params)
-            out[ev.table] = (
-                f"One row per {ev.name} event emitted by a {ev.abi_name} contract on an indexed "
-                f"chain (canonical blocks only), with its parameters {params}."
-            )
+    for ev in decoded_events():
+        params = ", ".join(p.column for p in ev.params)
+        out[ev.table] = (
+            f"One row per {ev.name} event emitted by a {ev.abi_name} contract on an indexed "
+            f"chain (canonical blocks only), with its parameters {params}."
+        )
     return out
 
 
@@ -43,8 +51,12 @@ def ingest_to_head(
     end: int | None = None,
 ) -> dict[str, Any]:
     """Run the domain ingest for one network up to ``end`` (default: the head); metadata out."""
-    from pipelines.config import redact_url
+    from pipelines.config import get_network, redact_url
     from pipelines.ingest import ingest_range
+
+    # Contracts are re-read now, not at definition load: a redeployed devnet (or a test's
+    # OLW_CONTRACTS_DIR) must not need a code-server reload.
+    net = get_network(net.name)
 
     context.log.info(f"ingesting {net.name} from {redact_url(rpc_url)} up to {end or 'the head'}")
     s = ingest_range(
@@ -137,7 +149,6 @@ def build_decoded_assets(networks: list[NetworkConfig]) -> dg.AssetsDefinition:
         # The ingest decodes each batch in the transaction that stores it, so this step only
         # makes sure every table exists (dbt reads all of them) and reports their row counts;
         # with rebuild it replays them from raw.
-        from pipelines.decode import Decoder
         from pipelines.store import migrate
 
         warehouse: WarehouseResource = context.resources.warehouse
@@ -149,7 +160,8 @@ def build_decoded_assets(networks: list[NetworkConfig]) -> dg.AssetsDefinition:
             )
         with warehouse.connect() as con:
             migrate(con)
-            Decoder(c for n in networks for c in n.contracts).ensure_tables(con)
+            for ev in decoded_events():
+                con.execute(ev.ddl())  # create if not exists: dbt reads every table
             dead = con.execute("select count(*) from raw.dead_letters").fetchone()
             for key in context.selected_asset_keys:
                 table = key.path[-1]
