@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,12 +140,22 @@ class Deployment:
         }
 
 
+def wait_receipt(rpc: Rpc, tx_hash: str, timeout: float = 30.0) -> Any:
+    """Automine mines asynchronously: the hash comes back before the receipt exists."""
+    deadline = time.monotonic() + timeout
+    while True:
+        receipt = rpc.call("eth_getTransactionReceipt", tx_hash)
+        if receipt is not None or time.monotonic() > deadline:
+            return receipt
+        time.sleep(0.005)
+
+
 def _send(rpc: Rpc, frm: str, data: str, to: str | None = None, gas: int = 8_000_000) -> Any:
     tx: dict[str, Any] = {"from": frm, "data": data, "gas": hex(gas), "gasPrice": hex(GAS_PRICE)}
     if to is not None:
         tx["to"] = to
     tx_hash = rpc.call("eth_sendTransaction", tx)
-    receipt = rpc.call("eth_getTransactionReceipt", tx_hash)
+    receipt = wait_receipt(rpc, tx_hash)
     if receipt is None or receipt["status"] != "0x1":
         raise DevnetError(f"deploy transaction {tx_hash} failed (to={to})")
     return receipt
