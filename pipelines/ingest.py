@@ -156,6 +156,7 @@ def ingest_range(
     batch_logs: int = 100_000,
     batch_s: float = 2.0,
     lock_wait_s: float = 30.0,
+    max_blocks: int | None = None,
 ) -> IngestSummary:
     """Ingest the network's logs from ``start`` (default: after the cursor, else the first
     contract block) up to ``end`` (default: the head); with ``follow`` keep going at the head.
@@ -174,8 +175,8 @@ def ingest_range(
         decoder.ensure_tables(con)
         cursor = get_cursor(con, net.name)
         lease.release()
-        if span:
-            reader.adaptive = AdaptiveRange(span, net.max_blocks)
+        cap = min(net.max_blocks, max_blocks or net.max_blocks)
+        reader.adaptive = AdaptiveRange(span or min(cap, 100), cap)
         first = start if start is not None else min(c.first_block for c in net.contracts)
         if cursor is not None and start is not None and start > cursor.block_number + 1:
             raise WarehouseError(

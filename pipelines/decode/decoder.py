@@ -121,9 +121,17 @@ class Decoder:
         """Decode _stage into decoded.* and raw.dead_letters; returns (decoded, dead)."""
         decoded = 0
         dead = 0
+        # ~10 ms per statement: only touch the event types present in this batch
+        present = dict(
+            con.execute(
+                "select event_id, count(*) from _stage where event_id is not null group by 1"
+            ).fetchall()
+        )
         for eid, ev in enumerate(self.events):
+            if eid not in present:
+                continue
             if ev.vectorized:
-                d, x = self._decode_sql(con, eid, ev)
+                d, x = self._decode_sql(con, eid, ev, int(present[eid]))
             else:
                 d, x = self._decode_rows(con, eid, ev)
             decoded += d
@@ -145,7 +153,7 @@ class Decoder:
         return int(n[0][0]) if n else 0
 
     def _decode_sql(
-        self, con: duckdb.DuckDBPyConnection, eid: int, ev: EventSpec
+        self, con: duckdb.DuckDBPyConnection, eid: int, ev: EventSpec, n_rows: int
     ) -> tuple[int, int]:
         n_topics = 1 + len(ev.indexed)
         data_len = 2 + 64 * len(ev.body)
@@ -171,6 +179,8 @@ class Decoder:
             f"where event_id = {eid} and {shape} and coalesce({ok_all}, false)"
         ).fetchall()
         decoded = int(n[0][0]) if n else 0
+        if decoded == n_rows:
+            return decoded, 0
         dead = self._dead(
             con,
             f"event_id = {eid} and not ({shape} and coalesce({ok_all}, false))",

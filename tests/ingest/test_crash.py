@@ -1,0 +1,113 @@
+"""Crashes: kill -9 the ingest process at 20 random moments during a backfill; after each
+restart the warehouse holds exactly the node's logs up to its cursor (no duplicate, no gap),
+and after completion exactly all of them."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import signal
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import pytest
+
+from pipelines.store import connect
+from tests.ingest.conftest import MAINNET, IngestChain
+from tests.ingest.truth import node_keys, node_logs, warehouse_keys
+
+
+# Each run is a forked child of this (already imported) process, so 20 restarts cost no
+# interpreter start-up; small commits (at most 2 blocks or 50 logs) so a backfill spans many
+# transactions and kills land between and inside them.
+def _child(network: str, end: int, wh: str, conn: Connection) -> None:
+    from pipelines.ingest import ingest_range
+
+    conn.send("go")
+    ingest_range(
+        network,
+        end=end,
+        warehouse=wh,
+        batch_logs=50,
+        max_blocks=2,
+        progress=lambda p: conn.send(p.cursor),
+    )
+    conn.send("done")
+
+
+def _check_prefix(wh: Path, truth: set[tuple[int, str, int]]) -> int:
+    """Warehouse logs == truth up to the cursor; returns the cursor (-1 if none)."""
+    if not wh.exists():
+        return -1
+    con = connect(wh, read_only=True, wait_s=10)
+    try:
+        rows = con.execute("select block_number from raw.cursors").fetchall()
+    finally:
+        con.close()
+    cursor = int(rows[0][0]) if rows else -1
+    got = warehouse_keys(wh, 1612)
+    assert len(got) == len(set(got)), "duplicate logs after a crash"
+    assert set(got) == {k for k in truth if k[0] <= cursor}, "missing or extra logs vs cursor"
+    return cursor
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments(
+    ingest_chain: IngestChain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest_chain.apply(monkeypatch, tmp_path / "unused.duckdb")
+    head = ingest_chain.head
+    truth = node_keys(node_logs(ingest_chain.url, ingest_chain.addresses, 0, head))
+    ctx = multiprocessing.get_context("fork")
+    rng = random.Random(20)
+    kills = 0
+    partial = 0  # kills that left a backfill half done (the interesting ones)
+    runs = 0
+    wh = tmp_path / "w0.duckdb"
+    started = time.monotonic()
+    while kills < 20:
+        assert time.monotonic() - started < 240, "crash test is too slow"
+        parent, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_child, args=(MAINNET, head, str(wh), child))
+        proc.start()
+        child.close()
+        # a random moment: after a random number of commits (0 = during start-up), plus a
+        # random offset that lands inside fetching, decoding or committing
+        finished = False
+        for _ in range(1 + rng.randrange(6)):
+            try:
+                if parent.recv() == "done":
+                    finished = True
+                    break
+            except EOFError:
+                finished = True
+                break
+        if not finished:
+            time.sleep(rng.uniform(0.0, 0.15))
+        if not finished and proc.is_alive():
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.join()
+            kills += 1
+            cur = _check_prefix(wh, truth)
+            partial += 0 <= cur < head
+        else:
+            proc.join()
+            assert proc.exitcode == 0
+            cur = _check_prefix(wh, truth)
+            assert cur == head
+        if cur == head:  # complete: start another backfill to kill
+            runs += 1
+            wh = tmp_path / f"w{runs}.duckdb"
+        parent.close()
+    assert partial >= 10, f"only {partial} of {kills} kills landed mid-backfill"
+    # finish the last one
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(MAINNET, head, str(wh), child))
+    proc.start()
+    proc.join()
+    assert proc.exitcode == 0
+    assert _check_prefix(wh, truth) == head
+    got = warehouse_keys(wh, 1612)
+    assert sorted(got) == sorted(truth)
