@@ -176,7 +176,8 @@ def ingest_range(
         cursor = get_cursor(con, net.name)
         lease.release()
         cap = min(net.max_blocks, max_blocks or net.max_blocks)
-        reader.adaptive = AdaptiveRange(span or min(cap, 100), cap)
+        # start small: a dense devnet has 2,000 logs per block; sparse chains grow 2x a step
+        reader.adaptive = AdaptiveRange(span or min(cap, 4), cap)
         first = start if start is not None else min(c.first_block for c in net.contracts)
         if cursor is not None and start is not None and start > cursor.block_number + 1:
             raise WarehouseError(

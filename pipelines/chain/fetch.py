@@ -45,11 +45,8 @@ class AdaptiveRange:
 
     def success(self, span: int, n_logs: int) -> None:
         with self._lock:
-            if n_logs == 0:
-                ideal = span * 2
-            else:
-                # never more than double, never below half the span that just worked
-                ideal = int(span * min(2.0, max(0.5, self.target / n_logs)))
+            # grow at most twofold per step; shrink straight to the target density
+            ideal = span * 2 if n_logs == 0 else int(span * min(2.0, self.target / n_logs))
             if span >= self.size or ideal < self.size:
                 self.size = max(1, min(self.max_blocks, ideal))
 

@@ -1,0 +1,197 @@
+"""Ingestion benchmark: backfill >= 1M logs from a fresh devnet into the store, decoded.
+
+Prints one table: end-to-end logs/s (fetch + decode + DuckDB, from a forked child so its peak RSS
+is its own), the web3.py baseline (get_logs + process_log over a sample, extrapolated), the raw
+serving ceiling (eth_getLogs + orjson over the same range and request sizes, storing nothing),
+peak RSS, and the ratios against the targets.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from eth_abi import encode
+from eth_utils import keccak
+from rich.console import Console
+from rich.table import Table
+
+NETWORK = "devnet-mainnet"
+DEPLOYER = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
+PER_TX = 100
+TXS_PER_BLOCK = 20
+
+
+class _Node:
+    def __init__(self, url: str):
+        self.url = url
+        self.c = httpx.Client(timeout=300, headers={"content-type": "application/json"})
+
+    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        body = [
+            {"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)
+        ]
+        out = orjson.loads(self.c.post(self.url, content=orjson.dumps(body)).content)
+        for m in out:
+            if "error" in m:
+                raise RuntimeError(m["error"])
+        return [m["result"] for m in sorted(out, key=lambda m: m["id"])]
+
+    def call(self, method: str, *params: Any) -> Any:
+        return self.batch([(method, list(params))])[0]
+
+
+def generate(url: str, token: str, n_logs: int) -> tuple[int, int, float]:
+    """Mine blocks of TXS_PER_BLOCK transferMany(PER_TX) calls until n_logs Transfers exist."""
+    node = _Node(url)
+    to = ["0x" + keccak(text=f"bench:{i}")[-20:].hex() for i in range(PER_TX)]
+    data = (
+        "0x"
+        + (
+            keccak(text="transferMany(address[],uint256[])")[:4]
+            + encode(["address[]", "uint256[]"], [to, [10**18 + i for i in range(PER_TX)]])
+        ).hex()
+    )
+    tx = {"from": DEPLOYER, "to": token, "data": data, "gas": hex(3_000_000)}
+    start = int(node.call("eth_blockNumber"), 16) + 1
+    node.call("evm_setAutomine", False)
+    t0 = time.monotonic()
+    blocks = -(-n_logs // (PER_TX * TXS_PER_BLOCK))
+    for _ in range(blocks):
+        node.batch([("eth_sendTransaction", [tx])] * TXS_PER_BLOCK)
+        node.call("evm_mine")
+    node.call("evm_setAutomine", True)
+    end = int(node.call("eth_blockNumber"), 16)
+    return start, end, time.monotonic() - t0
+
+
+def _ingest_child(conn: Any, warehouse: str, end: int) -> None:
+    from pipelines.ingest import ingest_range
+
+    s = ingest_range(NETWORK, end=end, warehouse=warehouse)
+    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    conn.send(
+        {
+            "logs": s.logs,
+            "decoded": s.decoded,
+            "dead": s.dead_letters,
+            "s": s.elapsed_s,
+            "rss_mib": rss_kib / 1024,
+            "commits": s.commits,
+            "rpc": s.rpc,
+        }
+    )
+
+
+def raw_ceiling(
+    url: str, addresses: list[str], start: int, end: int, span: int, workers: int = 3
+) -> tuple[int, float]:
+    """eth_getLogs + orjson over start..end in span-block requests, workers in flight."""
+    client = httpx.Client(
+        timeout=300,
+        headers={"content-type": "application/json"},
+        limits=httpx.Limits(max_connections=workers),
+    )
+
+    def one(a: int) -> int:
+        b = min(end, a + span - 1)
+        body = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "eth_getLogs",
+            "params": [{"fromBlock": hex(a), "toBlock": hex(b), "address": addresses}],
+        }
+        return len(orjson.loads(client.post(url, content=orjson.dumps(body)).content)["result"])
+
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(workers) as pool:
+        n = sum(pool.map(one, range(start, end + 1, span)))
+    return n, time.monotonic() - t0
+
+
+def web3_baseline(
+    url: str, token: str, start: int, end: int, sample_logs: int
+) -> tuple[int, float]:
+    from web3 import Web3
+
+    from pipelines.config import schemas_dir
+
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 300}))
+    abi = json.loads((schemas_dir() / "abis/OpenToken.json").read_text())
+    ev = w3.eth.contract(abi=abi).events.Transfer()
+    blocks = max(1, sample_logs // (PER_TX * TXS_PER_BLOCK))
+    t0 = time.monotonic()
+    n = 0
+    for a in range(start, min(end, start + blocks - 1) + 1):
+        for lg in w3.eth.get_logs(
+            {"fromBlock": a, "toBlock": a, "address": Web3.to_checksum_address(token)}
+        ):
+            ev.process_log(lg)
+            n += 1
+    return n, time.monotonic() - t0
+
+
+def main(n_logs: int = int(os.environ.get("OLW_BENCH_LOGS", 1_000_000))) -> None:
+    from pipelines.devnet.harness import running_devnet
+
+    con = Console()
+    home = Path(tempfile.mkdtemp(prefix="olw-bench-"))
+    try:
+        with running_devnet(home) as h:
+            os.environ.update(h.env)
+            url = h.urls[NETWORK]
+            contracts = json.loads((h.contracts_dir / f"{NETWORK}.json").read_text())["contracts"]
+            token = contracts["OpenToken"]["address"]
+            addresses = sorted(c["address"] for c in contracts.values())
+            con.print(f"generating {n_logs:,} Transfer logs on a fresh devnet …")
+            start, end, gen_s = generate(url, token, n_logs)
+            con.print(f"  blocks {start:,}..{end:,} in {gen_s:.1f} s")
+
+            ctx = multiprocessing.get_context("fork")
+            parent, child = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_ingest_child, args=(child, str(home / "wh.duckdb"), end))
+            proc.start()
+            e2e = parent.recv()
+            proc.join()
+
+            span = 1  # one block = 2,000 logs: the request size anvil serves fastest
+            raw_n, raw_s = raw_ceiling(url, addresses, 0, end, span)
+            w3_n, w3_s = web3_baseline(url, token, start, end, 20_000)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+    e2e_rate = e2e["logs"] / e2e["s"]
+    raw_rate = raw_n / raw_s
+    w3_rate = w3_n / w3_s
+    t = Table(title=f"ingest benchmark: {e2e['logs']:,} logs, 2 cores, anvil on this machine")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    t.add_column("target", justify="right")
+    t.add_row("end-to-end logs/s (fetch+decode+DuckDB)", f"{e2e_rate:,.0f}", ">= 100,000")
+    t.add_row(
+        "  logs / decoded / dead letters",
+        f"{e2e['logs']:,} / {e2e['decoded']:,} / {e2e['dead']:,}",
+        "",
+    )
+    t.add_row("  elapsed s / commits", f"{e2e['s']:.1f} / {e2e['commits']}", "")
+    t.add_row(f"web3.py get_logs+process_log logs/s ({w3_n:,}-log sample)", f"{w3_rate:,.0f}", "")
+    t.add_row(f"  extrapolated to {e2e['logs']:,} logs", f"{e2e['logs'] / w3_rate:,.0f} s", "")
+    t.add_row("raw ceiling logs/s (eth_getLogs+orjson, 3 in flight)", f"{raw_rate:,.0f}", "")
+    t.add_row("peak RSS of the ingest process", f"{e2e['rss_mib']:,.0f} MiB", "< 1,536 MiB")
+    t.add_row("end-to-end / web3.py", f"{e2e_rate / w3_rate:,.1f}x", ">= 30x")
+    t.add_row("end-to-end / raw ceiling", f"{e2e_rate / raw_rate:.2f}", ">= 0.50")
+    Console().print(t)
+
+
+if __name__ == "__main__":
+    main()

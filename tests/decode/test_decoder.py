@@ -1,0 +1,149 @@
+"""Decoder unit tests on hand-made logs: every undecodable shape lands in the dead letters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pyarrow as pa
+import pytest
+from eth_abi import encode
+
+from pipelines.config import ConfigError, ContractConfig
+from pipelines.decode import Decoder, load_abi_events
+from pipelines.store import migrate
+
+TOKEN = "0x" + "11" * 20
+MODELS = "0x" + "22" * 20
+TRANSFER = next(e for e in load_abi_events("abis/OpenToken.json") if e.name == "Transfer")
+REGISTERED = next(
+    e for e in load_abi_events("abis/ModelRegistry.json") if e.name == "ModelRegistered"
+)
+
+
+def _word(x: int) -> str:
+    return format(x, "064x")
+
+
+def _addr_topic(a: str) -> str:
+    return "0x" + a[2:].rjust(64, "0")
+
+
+def _stage(con: duckdb.DuckDBPyConnection, dec: Decoder, logs: list[dict[str, object]]) -> None:
+    n = len(logs)
+    cols = {
+        "chain_id": pa.array([1612] * n, pa.uint32()),
+        "block_number": pa.array([7] * n, pa.uint64()),
+        "block_hash": pa.array(["0x" + "ab" * 32] * n),
+        "block_timestamp": pa.array([dt.datetime(2025, 9, 8)] * n, pa.timestamp("us")),
+        "tx_hash": pa.array(["0x" + "cd" * 32] * n),
+        "tx_index": pa.array([0] * n, pa.uint32()),
+        "log_index": pa.array(list(range(n)), pa.uint32()),
+        "contract_address": pa.array([lg["address"] for lg in logs]),
+        "tx_from": pa.array(["0x" + "ee" * 20] * n),
+    }
+    for i in range(4):
+        cols[f"topic{i}"] = pa.array(
+            [lg["topics"][i] if len(lg["topics"]) > i else None for lg in logs],
+            pa.string(),  # type: ignore[arg-type, index]
+        )
+    cols["topic_count"] = pa.array([len(lg["topics"]) for lg in logs], pa.uint8())  # type: ignore[arg-type]
+    cols["data"] = pa.array([lg["data"] for lg in logs])
+    con.register("_t", pa.table(cols))
+    dec.stage(con, "select * from _t")
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    c = duckdb.connect()
+    migrate(c)
+    return c
+
+
+def test_static_and_dynamic_events_decode_and_bad_ones_are_dead_lettered(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    dec = Decoder(
+        [
+            ContractConfig("OpenToken", TOKEN, "abis/OpenToken.json", 0),
+            ContractConfig("ModelRegistry", MODELS, "abis/ModelRegistry.json", 0),
+        ]
+    )
+    dec.ensure_tables(con)
+    a, b = "0x" + "0a" * 20, "0x" + "0b" * 20
+    t = [TRANSFER.topic0, _addr_topic(a), _addr_topic(b)]
+    body = encode(
+        ["string", "uint256[]", "bytes32", "uint256"], ["gpt-ö", [1, 2**128 - 1], b"\x01" * 32, 5]
+    )
+    too_big = encode(
+        ["string", "uint256[]", "bytes32", "uint256"], ["x", [2**128], b"\x01" * 32, 5]
+    )
+    logs = [
+        {"address": TOKEN, "topics": t, "data": "0x" + _word(2**128 - 1)},  # ok, max UHUGEINT
+        {"address": TOKEN, "topics": t, "data": "0x" + _word(2**128)},  # value_out_of_range
+        {"address": TOKEN, "topics": t, "data": "0x" + _word(1) + "00"},  # wrong_data_length
+        {"address": TOKEN, "topics": t[:2], "data": "0x" + _word(1)},  # wrong_topic_count
+        {"address": TOKEN, "topics": ["0x" + "99" * 32], "data": "0x"},  # unknown_topic0
+        {
+            "address": TOKEN,
+            "topics": [TRANSFER.topic0, "0x" + "ff" * 32, t[2]],
+            "data": "0x" + _word(1),
+        },  # address word with dirty high bytes
+        {
+            "address": MODELS,
+            "topics": [REGISTERED.topic0, "0x" + _word(3), _addr_topic(a)],
+            "data": "0x" + body.hex(),
+        },  # ok (dynamic)
+        {
+            "address": MODELS,
+            "topics": [REGISTERED.topic0, "0x" + _word(3), _addr_topic(a)],
+            "data": "0x" + too_big.hex(),
+        },  # array element out of range
+        {
+            "address": MODELS,
+            "topics": [REGISTERED.topic0, "0x" + _word(3), _addr_topic(a)],
+            "data": "0x" + body.hex()[:100],
+        },  # truncated dynamic data
+    ]
+    _stage(con, dec, logs)
+    decoded, dead = dec.decode_stage(con)
+    assert (decoded, dead) == (2, 7)
+    reasons = dict(con.execute("select log_index, reason from raw.dead_letters").fetchall())
+    assert reasons == {
+        1: "value_out_of_range",
+        2: "wrong_data_length",
+        3: "wrong_topic_count",
+        4: "unknown_topic0",
+        5: "value_out_of_range",
+        7: "value_out_of_range",
+        8: reasons[8],
+    }
+    assert reasons[8] in ("decode_error", "wrong_data_length")
+    assert con.execute(
+        "select from_address, to_address, value from decoded.open_token__transfer"
+    ).fetchall() == [(a, b, 2**128 - 1)]
+    assert con.execute(
+        "select model_id, owner, name, datanet_ids, metadata_hash, fee_per_inference, tx_from "
+        "from decoded.model_registry__model_registered"
+    ).fetchall() == [(3, a, "gpt-ö", [1, 2**128 - 1], "0x" + "01" * 32, 5, "0x" + "ee" * 20)]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{not json", "not valid JSON"),
+        ('{"x": 1}', "JSON list"),
+        ('[{"type": "event", "name": "E"}]', "'inputs' list"),
+        (
+            '[{"type": "event", "name": "E", "inputs": [{"name": "a", "type": "uint7x"}]}]',
+            "unsupported ABI type",
+        ),
+    ],
+)
+def test_malformed_abi_is_refused_with_the_file_named(tmp_path, text: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "Bad.json"
+    f.write_text(text)
+    load_abi_events.cache_clear()
+    with pytest.raises(ConfigError, match=message) as exc:
+        Decoder([ContractConfig("Bad", TOKEN, str(f), 0)])
+    assert "Bad.json" in str(exc.value)
