@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -77,6 +79,15 @@ class RunResult:
     changed_callers: int = 0
     retracted: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - t
 
 
 def _labels_fingerprint(labels: Labels, cfg: MetricsConfig, buckets: list[Bucket]) -> str:
@@ -215,11 +226,12 @@ def _run(
             if chain_id in wm[t]:
                 wm[t][chain_id] = min(wm[t][chain_id], block - 1)
 
-    for t in sources:
-        conn.execute(
-            f"insert into dirty_days select distinct chain_id, block_timestamp::DATE "
-            f"from {t} t where {_new_rows_predicate(wm[t])}"
-        )
+    with result.step("find_dirty_days"):
+        for t in sources:
+            conn.execute(
+                f"insert into dirty_days select distinct chain_id, block_timestamp::DATE "
+                f"from {t} t where {_new_rows_predicate(wm[t])}"
+            )
     conn.execute("create or replace temp table dirty_days as select distinct * from dirty_days")
     row = next(
         iter(conn.execute("select count(*), min(day), max(day) from dirty_days").fetchall()), None
@@ -231,12 +243,17 @@ def _run(
             f"t.block_timestamp >= TIMESTAMP '{lo}' "
             f"and t.block_timestamp < TIMESTAMP '{hi + timedelta(days=1)}'"
         )
-        _day_blocks(conn, sources, window)
-        real_vs_noise.build_day_marts(conn, window)
-        supply.build_day_marts(conn, cfg, window)
-    payouts.build_models(conn)
+        with result.step("day_blocks"):
+            _day_blocks(conn, sources, window)
+        with result.step("inference_caller_daily"):
+            real_vs_noise.build_day_marts(conn, window)
+        with result.step("supply_day_marts"):
+            supply.build_day_marts(conn, cfg, window)
+    with result.step("models"):
+        payouts.build_models(conn)
     if lo is not None:
-        payouts.build_day_marts(conn, window)
+        with result.step("payout_day_marts"):
+            payouts.build_day_marts(conn, window)
 
     # Caller state: merge the new rows, or rebuild it after a retraction.
     if retracted:
@@ -247,9 +264,11 @@ def _run(
         new_inf = _new_rows_predicate(wm.get(T_INFERENCE, {}))
         new_tr = _new_rows_predicate(wm.get(T_TRANSFER, {}))
     if T_INFERENCE in sources and T_TRANSFER in sources:
-        real_vs_noise.update_state(conn, new_inf, new_tr)
-        callers = real_vs_noise.classify_callers(conn, cfg)
-        real_vs_noise.write_callers(conn, callers)
+        with result.step("caller_state"):
+            real_vs_noise.update_state(conn, new_inf, new_tr)
+        with result.step("classify_callers"):
+            callers = real_vs_noise.classify_callers(conn, cfg)
+            real_vs_noise.write_callers(conn, callers)
         conn.execute(
             """create or replace temp table class_days as
             select chain_id, day from dirty_days
@@ -260,9 +279,12 @@ def _run(
         )
         result.changed_callers = _count(conn, "changed_callers")
         result.class_days = _count(conn, "class_days")
-        real_vs_noise.build_class_marts(conn)
-    payouts.build_summaries(conn, cfg)
-    supply.build_supply(conn, cfg, buckets)
+        with result.step("class_marts"):
+            real_vs_noise.build_class_marts(conn)
+    with result.step("payout_summaries"):
+        payouts.build_summaries(conn, cfg)
+    with result.step("supply"):
+        supply.build_supply(conn, cfg, buckets)
 
     conn.execute("delete from metrics.watermarks")
     for t in sources:

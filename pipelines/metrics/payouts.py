@@ -91,13 +91,26 @@ def _gas_expr(conn: duckdb.DuckDBPyConnection) -> str:
 
 
 def _receipts_join(conn: duckdb.DuckDBPyConnection, alias: str) -> str:
-    if not table_exists(conn, T_RECEIPTS):
-        return "left join (select null::UINTEGER as chain_id, null::VARCHAR as tx_hash) r on false"
-    cols = columns_of(conn, T_RECEIPTS)
+    """Join the receipts of the dirty days only (temp `_rcpt`, cut by block range)."""
     on = f"r.chain_id = {alias}.chain_id and r.tx_hash = {alias}.tx_hash"
-    if "block_hash" in cols:
+    if "block_hash" in columns_of(conn, T_RECEIPTS):
         on += f" and r.block_hash = {alias}.block_hash"
-    return f"left join {T_RECEIPTS} r on {on}"
+    return f"left join _rcpt r on {on}"
+
+
+def _stage_receipts(conn: duckdb.DuckDBPyConnection) -> None:
+    ranges = conn.execute(
+        "select b.chain_id, min(b.min_block_number), max(b.max_block_number) "
+        "from metrics.day_blocks b semi join dirty_days d "
+        "on d.chain_id = b.chain_id and d.day = b.day group by 1"
+    ).fetchall()
+    cond = " or ".join(
+        f"(r.chain_id = {c} and r.block_number between {lo} and {hi})" for c, lo, hi in ranges
+    )
+    conn.execute(
+        f"create or replace temp table _rcpt as select * from {T_RECEIPTS} r "
+        f"where {cond or 'false'}"
+    )
 
 
 def build_day_marts(conn: duckdb.DuckDBPyConnection, window: str) -> None:
@@ -108,7 +121,11 @@ def build_day_marts(conn: duckdb.DuckDBPyConnection, window: str) -> None:
             f"delete from metrics.{t} m using dirty_days d "
             "where m.chain_id = d.chain_id and m.day = d.day"
         )
-    gas = _gas_expr(conn) if table_exists(conn, T_RECEIPTS) else f"0::{WEI}"
+    has_receipts = table_exists(conn, T_RECEIPTS)
+    gas = _gas_expr(conn) if has_receipts else f"0::{WEI}"
+    if has_receipts:
+        _stage_receipts(conn)
+    rjoin = _receipts_join(conn, "t") if has_receipts else ""
     zero = f"0::{WEI}"
     parts = []
     sel = "t.chain_id, t.block_timestamp::DATE as day, t.model_id::UBIGINT as model_id"
@@ -135,7 +152,7 @@ def build_day_marts(conn: duckdb.DuckDBPyConnection, window: str) -> None:
             from (
                 select {sel}, ({gas}::HUGEINT // count(*) over (
                     partition by t.chain_id, t.tx_hash))::{WEI} as share
-                from {table} t {_receipts_join(conn, "t")} {dirty}
+                from {table} t {rjoin} {dirty}
                 where {window} and t.tx_from = t.owner
             ) group by all"""
         )
@@ -150,7 +167,7 @@ def build_day_marts(conn: duckdb.DuckDBPyConnection, window: str) -> None:
                 join metrics.models m
                     on m.chain_id = t.chain_id and m.model_id = t.model_id::UBIGINT
                     and m.owner_address = t.tx_from
-                {_receipts_join(conn, "t")} {dirty}
+                {rjoin} {dirty}
                 where {window}
             ) group by all"""
         )
@@ -253,8 +270,9 @@ def build_summaries(conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig) -> None
             coalesce(r.noise_count, 0)::UBIGINT as noise_inference_count,
             coalesce(r.real_fee, 0)::{WEI} as real_fee_wei,
             -- developer share of one inference at the current fee (the engine's bps, observed)
-            (m.fee_per_inference_wei::HUGEINT * coalesce(p.developer_wei, 0)::HUGEINT
-                // nullif(coalesce(p.fee_wei, 0)::HUGEINT, 0))::{WEI}
+            -- a projection, so DOUBLE is fine (the product overflows 128 bits on big models)
+            floor(m.fee_per_inference_wei::DOUBLE * coalesce(p.developer_wei, 0)::DOUBLE
+                / nullif(coalesce(p.fee_wei, 0)::DOUBLE, 0))::{WEI}
                 as developer_per_inference_wei,
             (coalesce(p.registration_gas_wei, 0)::HUGEINT // {amort}
                 + coalesce(p.running_gas_trailing, 0)::HUGEINT * 30 // {trailing})::{WEI}
@@ -262,8 +280,8 @@ def build_summaries(conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig) -> None
             coalesce(r.real_trailing, 0)::DOUBLE * 30 / {trailing} as real_inferences_per_month,
             ceil((coalesce(p.registration_gas_wei, 0)::HUGEINT // {amort}
                 + coalesce(p.running_gas_trailing, 0)::HUGEINT * 30 // {trailing})::DOUBLE
-                / nullif((m.fee_per_inference_wei::HUGEINT * coalesce(p.developer_wei, 0)
-                    ::HUGEINT // nullif(coalesce(p.fee_wei, 0)::HUGEINT, 0))::DOUBLE, 0)
+                / nullif(floor(m.fee_per_inference_wei::DOUBLE * coalesce(p.developer_wei, 0)
+                    ::DOUBLE / nullif(coalesce(p.fee_wei, 0)::DOUBLE, 0)), 0)
             )::UBIGINT as break_even_inferences_per_month
         from metrics.models m
         left join p on p.chain_id = m.chain_id and p.model_id = m.model_id

@@ -61,15 +61,18 @@ create table if not exists metrics.callers (
 """
 
 
+DAPP_JOIN = (
+    "left join (select chain_id, address from address_labels where kind = 'dapp') dl "
+    "on dl.chain_id = t.chain_id and dl.address = t.caller"
+)
+
+
 def _effective_caller_sql(alias: str) -> tuple[str, str]:
-    """(effective caller, dApp) expressions: a dApp router's user is the tx sender."""
-    is_dapp = (
-        f"exists (select 1 from address_labels l where l.kind = 'dapp' "
-        f"and l.chain_id = {alias}.chain_id and l.address = {alias}.caller)"
-    )
+    """(effective caller, dApp) expressions over `DAPP_JOIN`: a dApp router's user is the
+    transaction's sender."""
     return (
-        f"case when {is_dapp} then {alias}.tx_from else {alias}.caller end",
-        f"case when {is_dapp} then {alias}.caller end",
+        f"case when dl.address is not null then {alias}.tx_from else {alias}.caller end",
+        f"case when dl.address is not null then {alias}.caller end",
     )
 
 
@@ -88,6 +91,7 @@ def build_day_marts(conn: duckdb.DuckDBPyConnection, window: str) -> None:
             count(*), count(distinct t.tx_hash), sum(t.fee::{WEI}),
             sum(t.tokens_in), sum(t.tokens_out)
         from {T_INFERENCE} t
+        {DAPP_JOIN}
         semi join dirty_days d on t.chain_id = d.chain_id and t.block_timestamp::DATE = d.day
         where {window}
         group by all
@@ -105,9 +109,9 @@ def update_state(conn: duckdb.DuckDBPyConnection, new_inference: str, new_transf
         f"""
         create or replace temp table _new_tx as
         select t.chain_id, {eff} as caller_address, t.tx_hash, t.block_number,
-            min(t.block_timestamp) as ts, count(*) as n, sum(t.fee::{WEI}) as fee_wei,
-            bool_or({dapp} is not null) as via_dapp
-        from {T_INFERENCE} t where {new_inference}
+            min(t.tx_index) as tx_index, min(t.block_timestamp) as ts, count(*) as n,
+            sum(t.fee::{WEI}) as fee_wei, bool_or({dapp} is not null) as via_dapp
+        from {T_INFERENCE} t {DAPP_JOIN} where {new_inference}
         group by t.chain_id, caller_address, t.tx_hash, t.block_number
         """
     )
@@ -116,7 +120,7 @@ def update_state(conn: duckdb.DuckDBPyConnection, new_inference: str, new_transf
         create or replace temp table _new_act as
         with g as (
             select *, epoch(ts)::BIGINT - lag(epoch(ts)::BIGINT) over (
-                partition by chain_id, caller_address order by block_number, tx_hash) as gap
+                partition by chain_id, caller_address order by block_number, tx_index) as gap
             from _new_tx
         )
         select chain_id, caller_address, count(*) as tx_count, sum(n) as inference_count,
@@ -159,7 +163,7 @@ def update_state(conn: duckdb.DuckDBPyConnection, new_inference: str, new_transf
         create or replace temp table _cm as
         select t.chain_id, {eff} as caller_address, t.model_id::UBIGINT as model_id,
             count(*) as inference_count, sum(t.fee::{WEI}) as fee_wei
-        from {T_INFERENCE} t where {new_inference} group by all
+        from {T_INFERENCE} t {DAPP_JOIN} where {new_inference} group by all
         """
     )
     conn.execute(

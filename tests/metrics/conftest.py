@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import duckdb
 import pytest
 
@@ -23,4 +28,39 @@ def synth_store(tmp_path_factory):
     world = synthetic.generate(conn, synthetic.SyntheticSpec(n_inferences=30_000, days=30))
     run(conn, world, full=True)
     yield conn, world
+    conn.close()
+
+
+@contextmanager
+def devnet_env(handle) -> Iterator[None]:
+    """Point config lookups (contracts, labels, RPC URLs) at a devnet for a block of code."""
+    old = {k: os.environ.get(k) for k in handle.env}
+    os.environ.update(handle.env)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def ingest_devnet(handle, warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """Ingest both devnet networks into `warehouse`, build the metrics, return a connection."""
+    from pipelines.ingest import ingest_range
+
+    with devnet_env(handle):
+        for net in handle.networks:
+            ingest_range(net, warehouse=warehouse, rpc_url=handle.urls[net])
+        conn = duckdb.connect(str(warehouse))
+        incremental.update(conn)
+    return conn
+
+
+@pytest.fixture(scope="session")
+def devnet_warehouse(devnet, tmp_path_factory):
+    """The session devnet (default scenario, seed 7) ingested, with every metrics mart built."""
+    conn = ingest_devnet(devnet, tmp_path_factory.mktemp("mwh") / "warehouse.duckdb")
+    yield conn, devnet
     conn.close()
