@@ -8,7 +8,7 @@ import duckdb
 from pipelines.defs.chain.lib import finalized_ingested
 from pipelines.defs.lib import job_is_active, sensor_status
 from pipelines.defs.pipeline.jobs import transform
-from pipelines.resources import WarehouseResource
+from pipelines.resources import WarehouseResource, snake
 
 
 @dg.sensor(
@@ -53,7 +53,7 @@ def new_finalized_blocks(
         run_requests=[
             dg.RunRequest(
                 run_key=run_key,
-                tags={f"olw/finalized/{n}": str(b) for n, b in advanced.items()},
+                tags={f"olw/finalized__{snake(n)}": str(b) for n, b in advanced.items()},
             )
         ],
         cursor=json.dumps(new_cursor, sort_keys=True),
