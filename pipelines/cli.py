@@ -29,6 +29,7 @@ def _register() -> None:
     __import__("pipelines.ingest_cli").ingest_cli.register(app)
     __import__("pipelines.metrics_cli").metrics_cli.register(app)
     __import__("pipelines.query_cli").query_cli.register(app)
+    __import__("pipelines.demo").demo.register(app)
 
 
 def main() -> None:
