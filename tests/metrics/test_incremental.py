@@ -35,3 +35,52 @@ def test_incremental_equals_full_recompute(tmp_path):
         assert incremental_state[table] == full_state[table], f"metrics.{table} differs"
     # A no-op run touches nothing.
     assert run(conn, world).dirty_days == 0
+
+
+def _journal_ddl() -> str:
+    from pipelines.config import REPO_ROOT
+
+    ddl = (REPO_ROOT / "schemas" / "ddl" / "001_event_store.sql").read_text()
+    start = ddl.index("create table raw.ingest_journal")
+    return ddl[start : ddl.index(";", start)]
+
+
+def test_reorg_retraction_flows_through(tmp_path):
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    world = synthetic.generate(conn, synthetic.SyntheticSpec(n_inferences=6_000, days=12))
+    conn.execute(_journal_ddl())
+    run(conn, world)
+    before = conn.execute("select count(*) from metrics.inference_caller_daily").fetchall()[0][0]
+    # Retract the last ~6 hours of mainnet blocks, as the ingest loop does on a reorg: decoded
+    # and raw rows of those blocks go, and the journal records the retraction.
+    top = conn.execute(
+        "select max(block_number) from decoded.inference_market__inference_requested "
+        "where chain_id = 1612"
+    ).fetchall()[0][0]
+    cut = top - 6 * 3600 // synthetic.BLOCK_TIME
+    for (t,) in conn.execute(
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_schema in ('decoded', 'raw') and table_name <> 'ingest_journal'"
+    ).fetchall():
+        conn.execute(f"delete from {t} where chain_id = 1612 and block_number >= ?", [cut])
+    conn.execute(
+        "insert into raw.ingest_journal values (1, 'devnet-mainnet', 1612, 'retract', ?, ?, "
+        "0, 0, 0, 0, 0, null, null, 'reorg', now()::TIMESTAMP)",
+        [cut, top],
+    )
+    res = run(conn, world)
+    assert res.retracted == {1612: cut}
+    assert 1 <= res.dirty_days <= 2
+    events = conn.execute(
+        "select count(*) from decoded.inference_market__inference_requested"
+    ).fetchall()[0][0]
+    assert (
+        conn.execute("select sum(inference_count) from metrics.inference_daily").fetchall()[0][0]
+        == events
+    )
+    after_retraction = _snapshot(conn)
+    assert len(after_retraction["inference_caller_daily"]) < before
+    run(conn, world, full=True)
+    full = _snapshot(conn)
+    for table in incremental.MART_TABLES:
+        assert after_retraction[table] == full[table], f"metrics.{table} differs"

@@ -2,6 +2,7 @@
 incremental run updates them together in one transaction), the parquet exports and the HTML
 report. Domain code lives in pipelines.metrics / export / report; this is wiring."""
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,7 +63,7 @@ def reports_dir() -> Path:
 
 def _chart_meta(charts: dict[str, Any], names: list[str]) -> dict[str, Any]:
     return {
-        f"chart_{n}": dg.MetadataValue.json(charts[n].to_plotly_json())
+        f"chart_{n}": dg.MetadataValue.json(json.loads(charts[n].to_json()))
         for n in names
         if n in charts
     }
