@@ -53,8 +53,20 @@ def route(model_id: int, tokens_in: int, tokens_out: int) -> str:
     return _SEL["route(uint256,uint32,uint32)"] + _three(model_id, tokens_in, tokens_out)
 
 
+_WORDS: dict[int, str] = {}
+
+
+def _w(value: int) -> str:
+    out = _WORDS.get(value)
+    if out is None:
+        out = word(value)
+        if value < 1 << 20:  # ids and token counts repeat; amounts don't
+            _WORDS[value] = out
+    return out
+
+
 def _array(values: list[int]) -> str:
-    return word(len(values)) + "".join(word(v) for v in values)
+    return _w(len(values)) + "".join(map(_w, values))
 
 
 def infer_batch(model_ids: list[int], tokens_in: list[int], tokens_out: list[int]) -> str:

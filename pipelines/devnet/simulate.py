@@ -154,21 +154,21 @@ class Scenario:
     late_model_share: float = 0.3
     zipf_s: float = 1.1
     organic_users: int = 220
-    organic_rate_per_day: float = 0.5
+    organic_rate_per_day: float = 0.4
     dapp_share: float = 0.25
     niche_per_month: float = 50.0
     self_dealers: int = 3
-    self_rate_per_day: float = 5.0
+    self_rate_per_day: float = 3.0
     sybil_clusters: int = 3
     sybils_per_cluster: int = 25
-    sybil_rate_per_day: float = 1.5
+    sybil_rate_per_day: float = 1.0
     sybil_campaign_days: int = 45
     bots: int = 4
     bot_cadences_h: tuple[int, ...] = (12, 24, 36, 12)  # multiples of the tick
     bot_batch: tuple[int, int] = (2, 4)
     round_trippers: int = 2
     rt_wallets: int = 3
-    rt_rate_per_day: float = 3.0
+    rt_rate_per_day: float = 2.0
     farmers: int = 30
     farmer_batch: tuple[int, int] = (5, 12)
     farmer_fire_prob: float = 0.5
@@ -313,7 +313,9 @@ def build_world(
     setup_t = tge - DAY  # Datanets and the first models exist the day before TGE
     start_users = tge + 2 * DAY  # exchanges are stocked by then
     end = sc.end
-    sq = math.sqrt(scale)
+    # --events scales batch traffic only (bots, farmers: one tx carries many inferences):
+    # anvil's cost is per transaction and per block, so single-inference populations stay put.
+    sq = 1.0
     plans = {
         MAINNET: NetworkPlan(MAINNET, sc.tick_s[0]),
         TESTNET: NetworkPlan(TESTNET, sc.tick_s[1]),
@@ -526,7 +528,7 @@ def build_world(
         t = t0 - t0 % tick
         while t < t1:
             if r.random() < sc.farmer_fire_prob:
-                ids = [r.choice(tmodels) for _ in range(k)]
+                ids = r.choices(tmodels, k=k)
                 test.add(t + r.randint(0, tick - 1), "batch", addr, ids, [64] * k, [64] * k)
             t += tick
     for addr, join, leave in organic:
@@ -781,26 +783,29 @@ class Ledger:
         st.shares = shares
         st.total_weight = sum(w for _, _, w in shares)
 
-    def _record_inference(self, mid: int, caller: str, sender: str, tin: int, tout: int) -> int:
+    def _record_inference(
+        self, mid: int, caller: str, sender: str, tin: int, tout: int, n: int = 1
+    ) -> int:
+        """Account for ``n`` inferences of one model (tin/tout are totals); return their fees."""
         st = self.models[mid]
         if st.total_weight == 0:
             if any(key[0] == mid for key in self.pending):
                 self._flush()
             self._snapshot(st)
             self.split_cache = {k: v for k, v in self.split_cache.items() if k[0] != mid}
-        self.pending[(mid, st.fee)] += 1
-        st.inferences += 1
+        self.pending[(mid, st.fee)] += n
+        st.inferences += n
         label = self.plan.labels.get(sender, "unknown")
-        st.by_label[label] += 1
+        st.by_label[label] += n
         st.tokens_in += tin
         st.tokens_out += tout
-        self.actor_inf[sender] += 1
-        self.actor_models[sender][mid] += 1
-        self.caller_inf[caller] += 1
-        self.counts["InferenceRequested"] += 1
-        self.counts["AttributionRecorded"] += 1
-        self.counts["ContributorsRewarded"] += 1
-        return st.fee
+        self.actor_inf[sender] += n
+        self.actor_models[sender][mid] += n
+        self.caller_inf[caller] += n
+        self.counts["InferenceRequested"] += n
+        self.counts["AttributionRecorded"] += n
+        self.counts["ContributorsRewarded"] += n
+        return st.fee * n
 
     # -- funding
     def _ensure_funds(self, txs: list[dict[str, Any]], who: str, need: int) -> bool:
@@ -977,8 +982,14 @@ class Ledger:
                     3_000_000 + 400_000 * len(ids),
                 )
                 paid = 0
+                per_model: dict[int, list[int]] = {}
                 for m, a, b in zip(ids, tins, touts, strict=True):
-                    paid += self._record_inference(m, s, s, a, b)
+                    acc = per_model.setdefault(m, [0, 0, 0])
+                    acc[0] += 1
+                    acc[1] += a
+                    acc[2] += b
+                for m, (n, a, b) in per_model.items():
+                    paid += self._record_inference(m, s, s, a, b, n)
                 self._move(s, self.attribution, paid, settle_now=False)
                 self.fee_transfers += 1
                 self.actor_fees[s] += paid
@@ -1090,7 +1101,7 @@ def _vested_at(
 # Sending the plan to the nodes
 
 
-def _send(rpc: Rpc, ledger: Ledger) -> tuple[int, int]:
+def _send(rpc: Rpc, ledger: Ledger, timing: dict[str, float]) -> tuple[int, int]:
     """Send every block; return (first block number, last block number) written."""
     senders = sorted(ledger.senders)
     for i in range(0, len(senders), 200):
@@ -1098,7 +1109,9 @@ def _send(rpc: Rpc, ledger: Ledger) -> tuple[int, int]:
     rpc.call("evm_setAutomine", False)
     first = int(rpc.call("eth_blockNumber"), 16) + 1
     try:
+        send_s = mine_s = 0.0
         for n, block in enumerate(ledger.blocks):
+            t0 = time.monotonic()
             if block.sequential:
                 for tx in block.txs:
                     rpc.call("eth_sendTransaction", tx)
@@ -1106,10 +1119,15 @@ def _send(rpc: Rpc, ledger: Ledger) -> tuple[int, int]:
                 txs = block.txs
                 for i in range(0, len(txs), SEND_BATCH):
                     rpc.batch([("eth_sendTransaction", [tx]) for tx in txs[i : i + SEND_BATCH]])
+            t1 = time.monotonic()
             rpc.call("evm_mine", block.timestamp)
+            send_s += t1 - t0
+            mine_s += time.monotonic() - t1
             if n % 500 == 499:
                 _check_pool(rpc, ledger.plan.network)
         _check_pool(rpc, ledger.plan.network)
+        timing["send_s"] = round(send_s, 2)
+        timing["mine_s"] = round(mine_s, 2)
     finally:
         rpc.call("evm_setAutomine", True)
     last = int(rpc.call("eth_blockNumber"), 16)
@@ -1194,6 +1212,7 @@ class Summary:
                 f"{info['transactions']} txs, "
                 f"{info['inference_related_events']} inference-related events"
             )
+            lines.append(f"  seconds: {info.get('timing', {})}")
             kinds = ", ".join(f"{k} {v}" for k, v in sorted(info["counts"].items()) if v)
             lines.append(f"  events: {kinds}")
         lines.append(f"inference-related events, both networks: {total}")
@@ -1269,23 +1288,38 @@ def run(
     t_plan = time.monotonic()
     ledgers = plan(scenario, seed, scale, deps, nonces)
     if events:
-        for _ in range(8):
+        # Events grow linearly with the batch populations' share: solve for the scale, then
+        # correct once or twice for rounding.
+        batch_labels = ("bot_cadence", "testnet_farmer")
+        fixed = batched = 0
+        for lg in ledgers.values():
+            b = sum(n for a, n in lg.actor_inf.items() if lg.plan.labels.get(a) in batch_labels)
+            batched += 3 * b
+            fixed += _inference_events(lg) - 3 * b
+        scale = max(1.0, (events - fixed) / max(1, batched) * 1.01)
+        ledgers = plan(scenario, seed, scale, deps, nonces)
+        for _ in range(6):
             got = sum(_inference_events(lg) for lg in ledgers.values())
             if got >= events:
                 break
-            scale *= max(1.05, events / got * 1.03)
+            scale *= max(1.01, events / got * 1.01)
             ledgers = plan(scenario, seed, scale, deps, nonces)
         else:
             raise DevnetError(f"could not plan {events} inference-related events")
     plan_seconds = time.monotonic() - t_plan
 
     results: dict[str, tuple[int, int]] = {}
+    timings: dict[str, dict[str, float]] = {n: {} for n in DEVNET_NETWORKS}
     errors: list[BaseException] = []
 
     def worker(net: str) -> None:
         try:
-            results[net] = _send(rpcs[net], ledgers[net])
+            t0 = time.monotonic()
+            results[net] = _send(rpcs[net], ledgers[net], timings[net])
+            t1 = time.monotonic()
             _verify(rpcs[net], ledgers[net])
+            timings[net]["verify_s"] = round(time.monotonic() - t1, 2)
+            timings[net]["total_s"] = round(time.monotonic() - t0, 2)
         except BaseException as exc:
             errors.append(exc)
 
@@ -1317,6 +1351,8 @@ def run(
         }
         for n in DEVNET_NETWORKS
     }
+    for n in DEVNET_NETWORKS:
+        per_net[n]["timing"] = timings[n]
     return Summary(scenario, seed, scale, path, time.monotonic() - t_start, plan_seconds, per_net)
 
 
