@@ -224,7 +224,8 @@ def supply_chart(conn: duckdb.DuckDBPyConnection, chain_id: int) -> go.Figure:
             row=2,
             col=1,
         )
-    cliffs = _rows(conn, "select min(unlock_date) from metrics.unlock_calendar where is_cliff_end")
+    # The last cliff of the schedule is the big one (team and investors, Sept 2026).
+    cliffs = _rows(conn, "select max(unlock_date) from metrics.unlock_calendar where is_cliff_end")
     if cliffs and cliffs[0][0] is not None:
         fig.add_vline(x=cliffs[0][0], line_dash="dot", line_color="#e76f51")
         fig.add_annotation(
@@ -334,7 +335,7 @@ def build(conn: duckdb.DuckDBPyConnection) -> Report:
                break_even_inferences_per_month, covers_costs, net_earnings_wei
            from metrics.model_economics
            where chain_id = ? and real_inference_count > 0
-           order by real_inference_count asc limit 1""",
+           order by model_name ilike '%niche%' desc, real_inference_count asc limit 1""",
         [chain],
     )
     if niche:
@@ -378,10 +379,12 @@ def build(conn: duckdb.DuckDBPyConnection) -> Report:
     cliff = _rows(
         conn,
         """select unlock_date, sum(unlock_wei::DOUBLE) from metrics.unlock_calendar
-           where is_cliff_end group by 1 order by 1 limit 1""",
+           where is_cliff_end group by 1 order by 1 desc limit 1""",
     )
     if cliff:
-        rep.numbers.append(("Cliff", f"{cliff[0][0]}: {_fmt_open(cliff[0][1])} unlock at once"))
+        rep.numbers.append(
+            ("Team/investor cliff", f"{cliff[0][0]}: first tranche {_fmt_open(cliff[0][1])}")
+        )
     return rep
 
 
