@@ -343,7 +343,7 @@ def build(conn: duckdb.DuckDBPyConnection) -> Report:
         verdict = "covers" if n[3] else "does NOT cover"
         rep.numbers.append(
             (
-                "Smallest (niche) model",
+                "Niche model (or the smallest by real volume)",
                 f"{n[0]}: {n[1]:.0f} real inferences/month vs break-even "
                 f"{n[2]}/month — {verdict} its costs; lifetime net "
                 f"{_fmt_open(n[4])}",
