@@ -663,10 +663,17 @@ def _inference_rows(
         order by t.chain_id, block_number, tx_index
         """
     )
-    common = f"""chain_id, block_number::UBIGINT, {_hash_sql("chain_id", "block_number")},
-        make_timestamp(ts * 1000000), {_hash_sql("'tx'", "chain_id", "block_number", "tx_index")},
+    # Hash once per row (md5 dominates generation time), then every table selects the columns.
+    conn.execute(
+        f"""create or replace temp table ev as
+        select *, {_hash_sql("chain_id", "block_number")} as bh,
+            {_hash_sql("'tx'", "chain_id", "block_number", "tx_index")} as txh,
+            {_hash_sql("'req'", "chain_id", "block_number", "tx_index")} as rid
+        from ev"""
+    )
+    common = """chain_id, block_number::UBIGINT, bh, make_timestamp(ts * 1000000), txh,
         tx_index::UINTEGER"""
-    rid = _hash_sql("'req'", "chain_id", "block_number", "tx_index")
+    rid = "rid"
     payer = "coalesce(via_dapp, address)"
     conn.execute(
         f"""insert into decoded.open_token__transfer
@@ -695,8 +702,7 @@ def _inference_rows(
     )
     conn.execute(
         f"""insert into raw.receipts
-        select chain_id, block_number::UBIGINT, {_hash_sql("chain_id", "block_number")},
-            {_hash_sql("'tx'", "chain_id", "block_number", "tx_index")}, tx_index::UINTEGER,
+        select chain_id, block_number::UBIGINT, bh, txh, tx_index::UINTEGER,
             address, coalesce(via_dapp, '{MARKET}'), 1, 150000::UBIGINT,
             1000000000::UHUGEINT, 2000000000000::UHUGEINT, 1600, 30000000000, '0.684'
         from ev"""
