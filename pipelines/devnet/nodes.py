@@ -8,6 +8,7 @@ anvil process, and its port answers ``eth_chainId`` with the expected chain id.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -138,7 +139,10 @@ def _wait_ready(proc: subprocess.Popen[bytes], rec: NodeRecord, timeout: float) 
         if chain_id(rec.url, timeout=1.0) == rec.chain_id:
             return
         time.sleep(0.1)
-    _terminate(rec.pid)
+    # We own this process (and its session): stop it without trusting its name.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=5)
     raise DevnetError(
         f"{rec.network}: node on port {rec.port} did not answer eth_chainId within {timeout:.0f}s "
         f"(stopped it); see {rec.log}"

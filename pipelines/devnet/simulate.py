@@ -182,6 +182,26 @@ SCENARIOS: dict[str, Scenario] = {
     for s in (
         Scenario("default", "a mixed economy: mostly organic demand, some noise of every kind"),
         Scenario(
+            "smoke",
+            "a few months, every population, small: for tests that run it more than once",
+            end=_utc(2026, 1, 20),
+            tick_s=(2 * DAY, 2 * DAY),
+            datanets=4,
+            catalog_models=6,
+            organic_users=30,
+            self_dealers=1,
+            sybil_clusters=1,
+            sybils_per_cluster=8,
+            bots=2,
+            bot_cadences_h=(48, 96),
+            round_trippers=1,
+            rt_wallets=2,
+            farmers=5,
+            farmer_campaign_days=60,
+            testnet_models=3,
+            testnet_organic_share=0.3,
+        ),
+        Scenario(
             "heavy-sybil",
             "many large sybil clusters farming attribution next to a smaller organic base",
             organic_users=150,
@@ -311,6 +331,7 @@ def build_world(
 ) -> dict[str, NetworkPlan]:
     tge = load_tokenomics().tge
     setup_t = tge - DAY  # Datanets and the first models exist the day before TGE
+    horizon = (sc.end - tge) // DAY - 2
     start_users = tge + 2 * DAY  # exchanges are stocked by then
     end = sc.end
     # --events scales batch traffic only (bots, farmers: one tx carries many inferences):
@@ -438,7 +459,7 @@ def build_world(
         own = self_models[i]
         main.labels[owner] = "self_dealing"
         main.sources[owner] = (r.choice(exchanges), own.fee * 400)
-        t0 = start_users + r.randint(0, 120) * DAY
+        t0 = start_users + r.randint(0, min(120, horizon // 3)) * DAY
         for t in _poisson_times(r, t0, end, sc.self_rate_per_day * sq):
             main.add(t, "infer", owner, own.model_id, *_tokens(r))
 
@@ -448,7 +469,7 @@ def build_world(
         funder = actor(f"sybil-funder:{c}")
         target = sybil_models[c]
         members = [actor(f"sybil:{c}:{j}") for j in range(sc.sybils_per_cluster)]
-        t0 = start_users + r.randint(10, 330) * DAY
+        t0 = start_users + r.randint(5, max(6, horizon - sc.sybil_campaign_days)) * DAY
         t1 = min(end, t0 + sc.sybil_campaign_days * DAY)
         per_member = target.fee * int(sc.sybil_rate_per_day * sq * sc.sybil_campaign_days * 1.5 + 5)
         main.add(
@@ -475,9 +496,9 @@ def build_world(
         fee_per_fire = k * max(main.models[t].fee for t in targets)
         main.labels[addr] = "bot_cadence"
         main.sources[addr] = (r.choice(exchanges), fee_per_fire * 60)
-        t = start_users + r.randint(0, 60) * DAY
+        t = start_users + r.randint(0, min(60, horizon // 4)) * DAY
         t = t - t % main.tick_s
-        stop = end - r.randint(0, 60) * DAY
+        stop = end - r.randint(0, min(60, horizon // 4)) * DAY
         while t < stop:
             ids = [targets[j % len(targets)] for j in range(k)]
             main.add(t, "batch", addr, ids, [256] * k, [512] * k)
@@ -488,7 +509,7 @@ def build_world(
         r = _rng(seed, "rt", i)
         owner = actor(f"rt-owner:{i}")
         rtm = rt_models[i]
-        t0 = start_users + r.randint(5, 200) * DAY
+        t0 = start_users + r.randint(5, max(6, min(200, horizon // 2))) * DAY
         budget = rtm.fee * int(sc.rt_rate_per_day * sq * 40 + 10)
         main.add(t0 - DAY, "transfer", r.choice(exchanges), owner, budget * sc.rt_wallets * 6)
         for j in range(sc.rt_wallets):
@@ -520,7 +541,7 @@ def build_world(
         r = _rng(seed, "farmer", i)
         addr = actor(f"farmer:{i}")
         test.labels[addr] = "testnet_farmer"
-        t0 = start_users + r.randint(0, 300) * DAY
+        t0 = start_users + r.randint(0, max(1, min(300, horizon - 30))) * DAY
         t1 = min(end, t0 + sc.farmer_campaign_days * DAY)
         k = max(1, round(r.randint(*sc.farmer_batch) * scale))
         test.sources[addr] = (faucet, 10**18)
@@ -928,6 +949,13 @@ class Ledger:
                 )
         return txs
 
+    def _defer_or_drop(self, it: Intent, deferred: list[Intent]) -> None:
+        """Funds on their way (received in this block) make an intent wait one tick."""
+        if self.incoming[it.sender] > 0:
+            deferred.append(it)
+        else:
+            self.drops += 1
+
     def execute(self, t: int, intents: list[Intent]) -> tuple[list[dict[str, Any]], list[Intent]]:
         """The payments block; returns its transactions and the intents deferred to next tick."""
         txs: list[dict[str, Any]] = []
@@ -996,7 +1024,7 @@ class Ledger:
             elif k == "transfer":
                 to, amount = it.args
                 if self.bal[s] < amount:
-                    self.drops += 1
+                    self._defer_or_drop(it, deferred)
                     continue
                 self._tx(txs, s, self.token, encode.transfer(to, amount), 80_000)
                 self._move(s, to, amount, settle_now=False)
@@ -1010,7 +1038,7 @@ class Ledger:
             elif k == "transfer_many":
                 tos, amounts = it.args
                 if self.bal[s] < sum(amounts):
-                    self.drops += 1
+                    self._defer_or_drop(it, deferred)
                     continue
                 self._tx(
                     txs,
@@ -1243,7 +1271,8 @@ def plan(
     ledgers = {}
     for net, p in world.items():
         lg = Ledger(p, deps[net], tok, deployer_nonces[net])
-        lg.run(tok.tge - DAY, sc.end)
+        # Ticks are aligned on TGE, so monthly unlocks land on tick boundaries.
+        lg.run(tok.tge - max(DAY, *sc.tick_s), sc.end)
         ledgers[net] = lg
     return ledgers
 
@@ -1276,7 +1305,7 @@ def run(
                 "`olw devnet up --reset`, then simulate again"
             )
         head = rpc.call("eth_getBlockByNumber", "latest", False)
-        if int(head["timestamp"], 16) >= tok.tge - DAY:
+        if int(head["timestamp"], 16) >= tok.tge - max(DAY, *SCENARIOS[scenario].tick_s):
             raise DevnetError(
                 f"{net}: chain time is past the simulation start; run `olw devnet up --reset`"
             )
