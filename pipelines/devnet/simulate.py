@@ -58,8 +58,9 @@ strings, times are unix seconds, addresses lowercase 0x-hex::
                                "stakers_wei": str, "protocol_wei": str,
                                "per_contributor_wei": {addr: str},
                                "per_datanet_wei": {datanet_id: str}}}},
-        "unlocks": [{"bucket": str, "vault": str, "beneficiary": str, "timestamp": int,
-                     "month_index": int, "amount_wei": str}],
+        "unlocks": [{"bucket": str, "vault": str | null (liquidity: a plain transfer at TGE),
+                     "beneficiary": str, "timestamp": int, "month_index": int,
+                     "amount_wei": str}],
         "burns": [{"from": str, "timestamp": int, "amount_wei": str}],
         "claims": {"<address>": {"claims": int, "amount_wei": str}},
         "total_supply_wei": str, "balances_wei": {"<address>": str}}}}
@@ -595,7 +596,7 @@ def _economy(
     r = _rng(seed, "economy", plan.network)
     exchanges = [roles["exchange.alpha"], roles["exchange.beta"], roles["exchange.gamma"]]
     liq = tok.buckets["liquidity"].amount_wei
-    plan.add(tge, "transfer", DEPLOYER, roles["liquidity_wallet"], liq)
+    plan.add(tge, "unlock_transfer", DEPLOYER, roles["liquidity_wallet"], liq)
     plan.add(
         tge + DAY,
         "transfer_many",
@@ -1021,13 +1022,24 @@ class Ledger:
                 self._move(s, self.attribution, paid, settle_now=False)
                 self.fee_transfers += 1
                 self.actor_fees[s] += paid
-            elif k == "transfer":
+            elif k in ("transfer", "unlock_transfer"):
                 to, amount = it.args
                 if self.bal[s] < amount:
                     self._defer_or_drop(it, deferred)
                     continue
                 self._tx(txs, s, self.token, encode.transfer(to, amount), 80_000)
                 self._move(s, to, amount, settle_now=False)
+                if k == "unlock_transfer":  # the liquidity bucket: unlocked at TGE, no vault
+                    self.unlocks.append(
+                        {
+                            "bucket": "liquidity",
+                            "vault": None,
+                            "beneficiary": to,
+                            "timestamp": t,
+                            "month_index": 0,
+                            "amount_wei": str(amount),
+                        }
+                    )
             elif k in ("transfer_frac", "deposit_frac"):
                 to, frac = it.args
                 amount = int(self.bal[s] * frac) // 10**12 * 10**12 if frac < 1 else self.bal[s]
