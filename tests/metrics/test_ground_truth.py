@@ -30,7 +30,7 @@ def test_real_vs_noise_default_scenario(devnet_warehouse, request):
 def test_real_vs_noise_other_scenarios(scenario, seed, tmp_path, request):
     from pipelines.devnet.harness import running_devnet
 
-    with running_devnet(tmp_path / "devnet", scenario=scenario, seed=seed, events=30_000) as h:
+    with running_devnet(tmp_path / "devnet", scenario=scenario, seed=seed, events=15_000) as h:
         conn = ingest_devnet(h, tmp_path / "warehouse.duckdb")
         s = score(conn, h.truth())
         conn.close()
@@ -136,7 +136,9 @@ def test_supply_matches_truth_and_chain_state(devnet_warehouse):
             "where chain_id = ?",
             [chain],
         ).fetchall()[0][0]
-        assert int(released) == sum(int(u["amount_wei"]) for u in net["unlocks"])
+        # Vault releases only: the liquidity unlock at TGE is a plain transfer (no vault).
+        vaults = [u for u in net["unlocks"] if u.get("vault")]
+        assert int(released) == sum(int(u["amount_wei"]) for u in vaults)
         with devnet_env(handle):
             from pipelines.config import get_network
 
