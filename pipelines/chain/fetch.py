@@ -89,17 +89,27 @@ RECEIPT_FIELDS = (
 )
 
 
+# Arrow struct types the JSON objects convert to in one C++ pass (no per-field Python loop);
+# fields a node leaves out become null, fields we do not keep are ignored.
+LOG_STRUCT = pa.struct(
+    [(k, pa.string()) for k in LOG_STR_FIELDS]
+    + [("topics", pa.list_(pa.string())), ("removed", pa.bool_())]
+)
+RECEIPT_STRUCT = pa.struct([(k, pa.string()) for k in RECEIPT_FIELDS])
+
+
 def logs_to_arrow(logs: list[dict[str, Any]]) -> pa.Table:
-    """JSON logs → one Arrow column per field, hex kept as served (cast later in DuckDB)."""
-    cols: dict[str, pa.Array] = {
-        k: pa.array([lg.get(k) for lg in logs], pa.string()) for k in LOG_STR_FIELDS
-    }
-    tops = [lg.get("topics") or () for lg in logs]
-    for i in range(4):
-        cols[f"topic{i}"] = pa.array([t[i] if len(t) > i else None for t in tops], pa.string())
-    cols["topic_count"] = pa.array([len(t) for t in tops], pa.uint8())
-    cols["removed"] = pa.array([bool(lg.get("removed", False)) for lg in logs], pa.bool_())
-    return pa.table(cols)
+    """JSON logs → one Arrow column per field, hex kept as served (cast later in DuckDB).
+
+    ``topics`` stays a list column; the store splits it into topic0..3 in SQL.
+    """
+    if not logs:
+        return LOG_SCHEMA.empty_table()
+    return pa.Table.from_struct_array(pa.array(logs, LOG_STRUCT))
+
+
+LOG_SCHEMA = pa.schema(list(LOG_STRUCT))
+RECEIPT_SCHEMA = pa.schema(list(RECEIPT_STRUCT))
 
 
 def headers_to_arrow(headers: list[dict[str, Any]], with_logs: set[int]) -> pa.Table:
@@ -109,9 +119,9 @@ def headers_to_arrow(headers: list[dict[str, Any]], with_logs: set[int]) -> pa.T
 
 
 def receipts_to_arrow(receipts: list[dict[str, Any]]) -> pa.Table:
-    return pa.table(
-        {k: pa.array([r.get(k) for r in receipts], pa.string()) for k in RECEIPT_FIELDS}
-    )
+    if not receipts:
+        return RECEIPT_SCHEMA.empty_table()
+    return pa.Table.from_struct_array(pa.array(receipts, RECEIPT_STRUCT))
 
 
 @dataclass

@@ -81,6 +81,13 @@ class Decoder:
                     self.events.append(ev)
                     tables[ev.table] = ev
                 self.event_map.append((c.address.lower(), ev.topic0, ids[key]))
+        self._event_map_arrow = pa.table(
+            {
+                "a": pa.array([a for a, _, _ in self.event_map], pa.string()),
+                "t0": pa.array([t.lower() for _, t, _ in self.event_map], pa.string()),
+                "id": pa.array([i for _, _, i in self.event_map], pa.int32()),
+            }
+        )
 
     # -- DDL -----------------------------------------------------------------------------
     def ensure_tables(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -108,14 +115,15 @@ class Decoder:
     # -- decode --------------------------------------------------------------------------
     def stage(self, con: duckdb.DuckDBPyConnection, source_sql: str) -> None:
         """Materialize temp table _stage from a query yielding STAGE_COLUMNS minus event_id."""
-        con.execute("create or replace temp table _event_map (a varchar, t0 varchar, id integer)")
-        if self.event_map:
-            con.executemany("insert into _event_map values (?, ?, ?)", self.event_map)
-        con.execute(
-            "create or replace temp table _stage as select s.*, m.id as event_id "
-            f"from ({source_sql}) s left join _event_map m "
-            "on m.a = s.contract_address and m.t0 = lower(s.topic0)"
-        )
+        con.register("_event_map", self._event_map_arrow)
+        try:
+            con.execute(
+                "create or replace temp table _stage as select s.*, m.id as event_id "
+                f"from ({source_sql}) s left join _event_map m "
+                "on m.a = s.contract_address and m.t0 = lower(s.topic0)"
+            )
+        finally:
+            con.unregister("_event_map")
 
     def decode_stage(self, con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
         """Decode _stage into decoded.* and raw.dead_letters; returns (decoded, dead)."""

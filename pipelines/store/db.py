@@ -51,14 +51,16 @@ def connect(
             # once ("different configuration"): the same conflict as a lock held by another.
             if "lock" not in msg.lower() and "different configuration" not in msg:
                 raise WarehouseError(f"cannot open warehouse {path}: {msg}") from None
-            if time.monotonic() + delay > deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 m = _PID.search(msg)
                 who = f"pid {m.group(1)}" if m else f"pid {os.getpid()}, this process"
                 raise WarehouseLocked(
                     f"warehouse {path} is locked by another process ({who}); waited "
                     f"{wait_s:.0f}s. Stop that process or wait for it to release the file."
                 ) from None
-            time.sleep(random.uniform(delay / 2, delay))
+            # wait out the whole wait_s (the last sleep is cut to the deadline), never less
+            time.sleep(min(random.uniform(delay / 2, delay), max(0.0, deadline - now)))
             delay = min(delay * 2, 0.25)
 
 

@@ -107,6 +107,28 @@ def stage_sql(where_logs: str, where_join: str = "true") -> str:
     )
 
 
+def arrow_stage_sql(chain_id: int) -> str:
+    """Like :func:`stage_sql`, over a batch's registered Arrow tables _b_logs/_b_headers/
+    _b_receipts (hex as served), with the casts raw.logs applies, plus ``removed``."""
+    return (
+        f"select {int(chain_id)}::uinteger as chain_id, "
+        "cast(l.blockNumber as ubigint) as block_number, lower(l.blockHash) as block_hash, "
+        "b.block_timestamp, lower(l.transactionHash) as tx_hash, "
+        "cast(l.transactionIndex as uinteger) as tx_index, "
+        "cast(l.logIndex as uinteger) as log_index, lower(l.address) as contract_address, "
+        "r.tx_from, lower(l.topics[1]) as topic0, lower(l.topics[2]) as topic1, "
+        "lower(l.topics[3]) as topic2, lower(l.topics[4]) as topic3, "
+        "cast(coalesce(len(l.topics), 0) as utinyint) as topic_count, l.data, "
+        "coalesce(l.removed, false) as removed "
+        "from _b_logs l "
+        "left join (select lower(hash) as h, epoch_ms(cast(timestamp as bigint) * 1000) "
+        "as block_timestamp from _b_headers) b on b.h = lower(l.blockHash) "
+        "left join (select lower(blockHash) as bh, lower(transactionHash) as th, "
+        'lower("from") as tx_from from _b_receipts) r '
+        "on r.bh = lower(l.blockHash) and r.th = lower(l.transactionHash)"
+    )
+
+
 @dataclass
 class Batch:
     """One commit's worth of fetched data (Arrow, hex as served) for blocks start..end."""
@@ -153,16 +175,6 @@ def append_batch(
                 [chain_id, jid],
             )
         )
-        n_logs = _count(
-            con.execute(
-                "insert into raw.logs select ?, cast(blockNumber as ubigint), lower(blockHash), "
-                "cast(logIndex as uinteger), lower(transactionHash), "
-                "cast(transactionIndex as uinteger), lower(address), lower(topic0), "
-                "lower(topic1), lower(topic2), lower(topic3), topic_count, data, removed, ? "
-                "from _b_logs",
-                [chain_id, jid],
-            )
-        )
         n_receipts = _count(
             con.execute(
                 "insert into raw.receipts select ?, cast(blockNumber as ubigint), "
@@ -178,9 +190,20 @@ def append_batch(
                 [chain_id, jid],
             )
         )
+        # Decode the Arrow batch in hand (not raw.logs read back): _stage holds the logs cast
+        # exactly as raw.logs stores them, joined with their block and sender; raw.logs is
+        # then filled from it.
+        decoder.stage(con, arrow_stage_sql(chain_id))
         for name in ("_b_logs", "_b_headers", "_b_receipts"):
             con.unregister(name)
-        decoder.stage(con, stage_sql(f"l.journal_id = {jid}", f"@.journal_id = {jid}"))
+        n_logs = _count(
+            con.execute(
+                "insert into raw.logs select chain_id, block_number, block_hash, log_index, "
+                "tx_hash, tx_index, contract_address, topic0, topic1, topic2, topic3, "
+                "topic_count, data, removed, ? from _stage",
+                [jid],
+            )
+        )
         n_decoded, n_dead = decoder.decode_stage(con)
         con.execute(
             "insert into raw.ingest_journal values (?, ?, ?, 'append', ?, ?, ?, ?, ?, ?, ?, ?, ?, "
