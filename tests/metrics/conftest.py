@@ -20,7 +20,7 @@ def run(conn: duckdb.DuckDBPyConnection, world: synthetic.SyntheticWorld, full: 
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def synth_store(tmp_path_factory):
     """A 30-day synthetic store with every metrics mart built once (read-only for tests)."""
     path = tmp_path_factory.mktemp("synth") / "w.duckdb"
