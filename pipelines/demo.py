@@ -64,7 +64,7 @@ def run_demo(fresh: bool, scenario: str, seed: int) -> bool:
     typer.secho("3/3 pipeline through Dagster", bold=True)
     from pipelines.defs import run_full_pipeline
 
-    result = run_full_pipeline(echo=False)
+    result = run_full_pipeline(echo=False, log_level="WARNING")
     typer.echo("  " + result.describe().replace("\n", "\n  "))
     typer.echo(f"\ndemo finished in {time.monotonic() - t0:.0f}s; warehouse: {warehouse_path()}")
     reports = (

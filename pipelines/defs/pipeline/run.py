@@ -55,7 +55,9 @@ class PipelineSummary:
         return "\n".join(lines)
 
 
-def run_full_pipeline(dagster_home: str | Path | None = None, echo: bool = True) -> PipelineSummary:
+def run_full_pipeline(
+    dagster_home: str | Path | None = None, echo: bool = True, log_level: str = "INFO"
+) -> PipelineSummary:
     """Execute the ``full_pipeline`` job in this process against the instance in
     ``dagster_home`` (default: $DAGSTER_HOME, else the repo's dagster_home/), so the run, its
     materializations and check results show up in `make dev`. Returns (and prints) a summary."""
@@ -69,7 +71,11 @@ def run_full_pipeline(dagster_home: str | Path | None = None, echo: bool = True)
 
     instance = dg.DagsterInstance.get()
     job = defs.resolve_job_def("full_pipeline")
-    result = job.execute_in_process(instance=instance, raise_on_error=False, tags=WRITER_TAGS)
+    # The console logger only: the run's full event log is in the instance either way.
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    result = job.execute_in_process(
+        run_config=run_config, instance=instance, raise_on_error=False, tags=WRITER_TAGS
+    )
     summary = PipelineSummary(result.run_id, result.success, home)
     for ev in result.all_events:
         if ev.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
