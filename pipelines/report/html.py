@@ -421,7 +421,7 @@ section.chart {{ margin: 2em 0; }}
 <h1>{html.escape(title)}</h1>
 <p>Three questions: how much inference is real, what each model earns (and whether that covers
 its owner's gas), and how heavy supply pressure is. Built {stamp} from the warehouse marts in
-schema <code>metrics</code>; see docs/ANSWERS.md for the tables and the methods.</p>
+schema <code>metrics</code>; see README.md ("The three answers") for the tables and the methods.</p>
 <h2>Key numbers</h2>
 <table id="key-numbers">{numbers}</table>
 {"".join(parts)}

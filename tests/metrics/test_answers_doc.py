@@ -1,4 +1,4 @@
-"""The example queries of docs/ANSWERS.md run and return rows."""
+"""The example queries of the README run and return rows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pipelines.config import REPO_ROOT
 
 
 def _queries() -> list[str]:
-    text = (REPO_ROOT / "docs" / "ANSWERS.md").read_text()
+    text = (REPO_ROOT / "README.md").read_text()
     return re.findall(r"```sql\n(.*?)```", text, flags=re.S)
 
 
