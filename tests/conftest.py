@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from pipelines.devnet.harness import DevnetHandle, running_devnet
+from tests.measure import MEASURED
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +30,11 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevnetHandle]:
 def devnet_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevnetHandle]:
     with running_devnet(tmp_path_factory.mktemp("devnet-nodes")) as handle:
         yield handle
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    lines = terminalreporter.config.stash.get(MEASURED, [])
+    if lines:
+        terminalreporter.section("measured against the simulator's ground truth")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.metrics.supply import cross_check
+from tests.measure import report_measurement
 from tests.metrics.conftest import devnet_env, ingest_devnet
 from tests.metrics.truth_eval import score
 
@@ -13,10 +14,7 @@ pytestmark = pytest.mark.slow
 
 def _assert_score(s, request) -> None:
     line = s.line()
-    print(line)
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"[real-vs-noise] {line}")
+    report_measurement(request.config, f"[real-vs-noise] {line}")
     assert s.precision >= 0.9 and s.recall >= 0.9, (line, s.misses[:10])
     assert s.real_volume_error <= 0.05, line
 
@@ -104,10 +102,7 @@ def test_niche_model_shows_whether_it_covers_its_costs(devnet_warehouse, request
         f"niche model {name}: {per_month:.0f} real inferences/month vs break-even "
         f"{break_even}/month → covers costs: {covers}; lifetime net {int(net) / 1e18:.4f} OPEN"
     )
-    print(line)
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"[payouts] {line}")
+    report_measurement(request.config, f"[payouts] {line}")
 
 
 def test_supply_matches_truth_and_chain_state(devnet_warehouse):
