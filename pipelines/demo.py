@@ -24,6 +24,22 @@ def _market_requests(url: str, market: str) -> int:
     return int(out, 16)
 
 
+def _print_answers() -> None:
+    """The three answers in a few lines: the key numbers the report shows."""
+    from pipelines.report.html import build
+    from pipelines.store import connect
+
+    conn = connect(warehouse_path(), read_only=True, wait_s=30)
+    try:
+        numbers = build(conn).numbers
+    finally:
+        conn.close()
+    typer.secho("\nthe three answers (devnet, default scenario)", bold=True)
+    width = max(len(k) for k, _ in numbers)
+    for key, value in numbers:
+        typer.echo(f"  {key:<{width}}  {value}")
+
+
 def run_demo(fresh: bool, scenario: str, seed: int) -> bool:
     from pipelines.devnet import nodes
     from pipelines.devnet.deploy import ensure_deployed
@@ -66,6 +82,8 @@ def run_demo(fresh: bool, scenario: str, seed: int) -> bool:
 
     result = run_full_pipeline(echo=False, log_level="WARNING")
     typer.echo("  " + result.describe().replace("\n", "\n  "))
+    if result.success:
+        _print_answers()
     typer.echo(f"\ndemo finished in {time.monotonic() - t0:.0f}s; warehouse: {warehouse_path()}")
     reports = (
         sorted((REPO_ROOT / "reports").glob("*.html")) if (REPO_ROOT / "reports").exists() else []
