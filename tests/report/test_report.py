@@ -7,19 +7,8 @@ import pytest
 
 from pipelines.metrics import synthetic
 from pipelines.report import ReportError, write_report
+from tests.browser import ARGS, CHROMIUM
 from tests.metrics.conftest import run
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")

@@ -13,20 +13,9 @@ from pathlib import Path
 import pytest
 
 from pipelines.query_cli import start_dagster_dev, stop_process_group
+from tests.browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def free_port() -> int:
