@@ -146,11 +146,18 @@ def _drop_all(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(BOOKKEEPING_DDL)
 
 
-def _new_rows_predicate(wms: dict[int, int], alias: str = "t") -> str:
+def _new_rows_predicate(wms: dict[int, int], alias: str = "t", complete: bool = False) -> str:
+    """SQL selecting rows above each chain's watermark. With `complete` (every chain present in
+    the table has a watermark, -1 for a new chain) a leading range conjunct is added: DuckDB
+    prunes row groups by block_number zone maps on it, while an OR over chains alone scans every
+    row (2 s of a 5 s incremental update over 10M events)."""
     if not wms:
         return "true"
-    known = ", ".join(str(c) for c in wms)
     parts = [f"({alias}.chain_id = {c} and {alias}.block_number > {b})" for c, b in wms.items()]
+    if complete:
+        floor = min(wms.values())
+        return f"({alias}.block_number > {floor} and (" + " or ".join(parts) + "))"
+    known = ", ".join(str(c) for c in wms)
     parts.append(f"{alias}.chain_id not in ({known})")
     return "(" + " or ".join(parts) + ")"
 
@@ -210,6 +217,11 @@ def _run(
     ).fetchall():
         if table in wm:
             wm[table][int(chain_id)] = int(block)
+    for t in sources:
+        # A chain with no watermark yet is new from block 0; listing it keeps the predicate
+        # complete (see _new_rows_predicate).
+        for (chain_id,) in conn.execute(f"select distinct chain_id from {t}").fetchall():
+            wm[t].setdefault(int(chain_id), -1)
 
     since = int(_state(conn, "journal_seq") or 0)
     retracted, newest_seq = _journal_retractions(conn, since)
@@ -230,7 +242,7 @@ def _run(
         for t in sources:
             conn.execute(
                 f"insert into dirty_days select distinct chain_id, block_timestamp::DATE "
-                f"from {t} t where {_new_rows_predicate(wm[t])}"
+                f"from {t} t where {_new_rows_predicate(wm[t], complete=True)}"
             )
     conn.execute("create or replace temp table dirty_days as select distinct * from dirty_days")
     row = next(
@@ -261,8 +273,8 @@ def _run(
             conn.execute(f"drop table if exists metrics.{t}")
         new_inf, new_tr = "true", "true"
     else:
-        new_inf = _new_rows_predicate(wm.get(T_INFERENCE, {}))
-        new_tr = _new_rows_predicate(wm.get(T_TRANSFER, {}))
+        new_inf = _new_rows_predicate(wm.get(T_INFERENCE, {}), complete=True)
+        new_tr = _new_rows_predicate(wm.get(T_TRANSFER, {}), complete=True)
     if T_INFERENCE in sources and T_TRANSFER in sources:
         with result.step("caller_state"):
             real_vs_noise.update_state(conn, new_inf, new_tr)
@@ -286,12 +298,20 @@ def _run(
     with result.step("supply"):
         supply.build_supply(conn, cfg, buckets)
 
-    conn.execute("delete from metrics.watermarks")
-    for t in sources:
-        conn.execute(
-            f"insert into metrics.watermarks select chain_id, '{t}', max(block_number), "
-            f"now()::TIMESTAMP from {t} group by chain_id"
-        )
+    with result.step("watermarks"):
+        # Rows at or below a chain's (possibly lowered) watermark are unchanged, so the new
+        # watermark is the max over the new rows only, a pruned scan, not the whole table.
+        conn.execute("delete from metrics.watermarks")
+        for t in sources:
+            for chain_id, floor in wm[t].items():
+                # floor -1 (nothing seen) with no rows writes no watermark: still nothing seen.
+                keep = floor if floor >= 0 else None
+                conn.execute(
+                    f"insert into metrics.watermarks select ?, '{t}', wm, now()::TIMESTAMP "
+                    f"from (select coalesce(max(block_number), ?) as wm from {t} "
+                    f"where chain_id = ? and block_number > ?) where wm is not null",
+                    [chain_id, keep, chain_id, floor],
+                )
     _set_state(conn, "journal_seq", str(newest_seq))
 
 
