@@ -200,7 +200,8 @@ def update(
                 result.seconds,
             ],
         )
-        conn.execute("commit")
+        with result.step("commit"):
+            conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
         raise
