@@ -15,15 +15,6 @@ import typer
 from pipelines.config import REPO_ROOT, load_networks, redact_url, state_dir, warehouse_path
 
 
-def _market_requests(url: str, market: str) -> int:
-    from pipelines.devnet.abi import call_data
-    from pipelines.devnet.rpc import Rpc
-
-    with Rpc(url) as rpc:
-        out = rpc.call("eth_call", {"to": market, "data": call_data("requestCount()")}, "latest")
-    return int(out, 16)
-
-
 def _print_answers() -> None:
     """The three answers in a few lines: the key numbers the report shows."""
     from pipelines.report.html import build
@@ -44,6 +35,7 @@ def run_demo(fresh: bool, scenario: str, seed: int) -> bool:
     from pipelines.devnet import nodes
     from pipelines.devnet.deploy import ensure_deployed
     from pipelines.devnet.rpc import Rpc
+    from pipelines.devnet.simulate import has_traffic
 
     t0 = time.monotonic()
     if fresh:
@@ -59,11 +51,10 @@ def run_demo(fresh: bool, scenario: str, seed: int) -> bool:
     for name, (rec, now) in started.items():
         with Rpc(rec.url) as rpc:
             dep, _ = ensure_deployed(rpc, name, rec.chain_id)
+            need_sim = need_sim or not has_traffic(rpc, dep)
         verb = "started" if now else "already running"
         typer.echo(f"  {name}: {verb} at {redact_url(rec.url)} (chain id {rec.chain_id})")
         os.environ[load_networks()[name].rpc_url_env] = rec.url
-        if _market_requests(rec.url, dep.address("InferenceMarket")) == 0:
-            need_sim = True
 
     typer.secho("2/3 traffic", bold=True)
     if need_sim:

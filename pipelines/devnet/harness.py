@@ -46,7 +46,8 @@ class DevnetHandle:
 
 
 @contextmanager
-def _env(values: dict[str, str]) -> Iterator[None]:
+def patched_env(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for a block of code, restoring the previous values after."""
     old = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -82,7 +83,7 @@ def running_devnet(
     for name in NETWORKS:
         env[nets[name].rpc_url_env] = f"http://127.0.0.1:{ports[name]}"
     try:
-        with _env(env):
+        with patched_env(env):
             started = nodes.up(ports=ports)
             for name, (rec, _) in started.items():
                 with Rpc(rec.url) as rpc:
@@ -104,5 +105,5 @@ def running_devnet(
                 handle.truth_path = truth
         yield handle
     finally:
-        with _env(env):
+        with patched_env(env):
             nodes.down()

@@ -1185,6 +1185,11 @@ def _eth_call(rpc: Rpc, to: str, data: str) -> int:
     return int(rpc.call("eth_call", {"to": to, "data": data}, "latest"), 16)
 
 
+def has_traffic(rpc: Rpc, dep: Deployment) -> bool:
+    """Whether this chain already holds simulated traffic (its market has served a request)."""
+    return _eth_call(rpc, dep.address("InferenceMarket"), call_data("requestCount()")) != 0
+
+
 def _verify(rpc: Rpc, ledger: Ledger) -> None:
     """The chain must hold exactly what the plan says, or the ground truth would lie."""
     net = ledger.plan.network
@@ -1311,7 +1316,7 @@ def run(
             raise DevnetError(
                 f"{net}: no deployment recorded under {devnet_home()}; run `olw devnet up`"
             )
-        if _eth_call(rpc, dep.address("InferenceMarket"), call_data("requestCount()")) != 0:
+        if has_traffic(rpc, dep):
             raise DevnetError(
                 f"{net}: this chain already holds simulated traffic; start fresh chains with "
                 "`olw devnet up --reset`, then simulate again"

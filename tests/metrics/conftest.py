@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from pipelines.devnet.harness import patched_env
 from pipelines.metrics import incremental, synthetic
 from pipelines.metrics.common import MetricsConfig
 
@@ -31,19 +30,9 @@ def synth_store(tmp_path_factory):
     conn.close()
 
 
-@contextmanager
-def devnet_env(handle) -> Iterator[None]:
+def devnet_env(handle) -> AbstractContextManager[None]:
     """Point config lookups (contracts, labels, RPC URLs) at a devnet for a block of code."""
-    old = {k: os.environ.get(k) for k in handle.env}
-    os.environ.update(handle.env)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    return patched_env(handle.env)
 
 
 def ingest_devnet(handle, warehouse: Path) -> duckdb.DuckDBPyConnection:
