@@ -1,9 +1,11 @@
 """Ingestion benchmark: backfill >= 1M logs from a fresh devnet into the store, decoded.
 
-Prints one table: end-to-end logs/s (fetch + decode + DuckDB, from a forked child so its peak RSS
-is its own), the web3.py baseline (get_logs + process_log over a sample, extrapolated), the raw
-serving ceiling (eth_getLogs + orjson over the same range and request sizes, storing nothing),
-peak RSS, and the ratios against the targets.
+Prints one table: end-to-end logs/s of the logs stream (fetch + decode + DuckDB: blocks, senders,
+logs and decoded rows, from a forked child so its peak RSS is its own), then the receipts stream
+catching up with it (gas used and L1 fees, which anvil serves at about half the rate of the
+logs: they repeat every log), the web3.py baseline (get_logs + process_log over a sample,
+extrapolated), the raw serving ceiling (eth_getLogs + orjson over the same range and request
+sizes, storing nothing), peak RSS, and the ratios against the targets.
 """
 
 from __future__ import annotations
@@ -76,10 +78,13 @@ def generate(url: str, token: str, n_logs: int) -> tuple[int, int, float]:
 
 
 def _ingest_child(conn: Any, warehouse: str, end: int) -> None:
+    """The logs stream (blocks, senders, logs, decoded), then the receipts stream catching up
+    with it: the same two streams one `olw ingest` runs, timed apart."""
     from pipelines.ingest import ingest_range
 
-    s = ingest_range(NETWORK, end=end, warehouse=warehouse)
+    s = ingest_range(NETWORK, end=end, warehouse=warehouse, receipts=False)
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    r = ingest_range(NETWORK, end=end, warehouse=warehouse)
     conn.send(
         {
             "logs": s.logs,
@@ -89,6 +94,9 @@ def _ingest_child(conn: Any, warehouse: str, end: int) -> None:
             "rss_mib": rss_kib / 1024,
             "commits": s.commits,
             "rpc": s.rpc,
+            "receipts": r.receipts,
+            "receipts_s": r.elapsed_s,
+            "rss_all_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
     )
 
@@ -207,13 +215,22 @@ def main(n_logs: int = int(os.environ.get("OLW_BENCH_LOGS", 1_000_000))) -> None
     t.add_column("measure")
     t.add_column("value", justify="right")
     t.add_column("target", justify="right")
-    t.add_row("end-to-end logs/s (fetch+decode+DuckDB)", f"{e2e_rate:,.0f}", ">= 100,000")
+    t.add_row(
+        "end-to-end logs/s (logs stream: fetch+decode+DuckDB)", f"{e2e_rate:,.0f}", ">= 100,000"
+    )
     t.add_row(
         "  logs / decoded / dead letters",
         f"{e2e['logs']:,} / {e2e['decoded']:,} / {e2e['dead']:,}",
         "",
     )
     t.add_row("  elapsed s / commits", f"{e2e['s']:.1f} / {e2e['commits']}", "")
+    t.add_row(
+        "receipts stream catching up: receipts / s",
+        f"{e2e['receipts']:,} / {e2e['receipts_s']:.1f}",
+        "",
+    )
+    total_rate = e2e["logs"] / (e2e["s"] + e2e["receipts_s"])
+    t.add_row("  both streams, logs/s", f"{total_rate:,.0f}", "")
     t.add_row(f"web3.py get_logs+process_log logs/s ({w3_n:,}-log sample)", f"{w3_rate:,.0f}", "")
     t.add_row(f"  extrapolated to {e2e['logs']:,} logs", f"{e2e['logs'] / w3_rate:,.0f} s", "")
     t.add_row("raw ceiling logs/s (eth_getLogs+orjson, 3 in flight)", f"{raw_rate:,.0f}", "")
@@ -223,10 +240,14 @@ def main(n_logs: int = int(os.environ.get("OLW_BENCH_LOGS", 1_000_000))) -> None
         "",
     )
     t.add_row("  ceiling with receipts (getLogs then getBlockReceipts)", f"{both_rate:,.0f}", "")
-    t.add_row("peak RSS of the ingest process", f"{e2e['rss_mib']:,.0f} MiB", "< 1,536 MiB")
+    t.add_row(
+        "peak RSS of the ingest process (logs stream / both)",
+        f"{e2e['rss_mib']:,.0f} / {e2e['rss_all_mib']:,.0f} MiB",
+        "< 1,536 MiB",
+    )
     t.add_row("end-to-end / web3.py", f"{e2e_rate / w3_rate:,.1f}x", ">= 30x")
     t.add_row("end-to-end / raw ceiling", f"{e2e_rate / raw_rate:.2f}", ">= 0.50")
-    t.add_row("end-to-end / ceiling with receipts", f"{e2e_rate / both_rate:.2f}", "")
+    t.add_row("both streams / ceiling with receipts", f"{total_rate / both_rate:.2f}", "")
     t.add_row(
         "load average (1/5/15 min) at start / end",
         f"{'/'.join(f'{x:.1f}' for x in load_start)} / {'/'.join(f'{x:.1f}' for x in load_end)}",

@@ -14,7 +14,14 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipelines.chain import AdaptiveRange, ChainMoved, ChainReader, RetryPolicy, RpcClient
-from pipelines.chain.fetch import Chunk
+from pipelines.chain.fetch import (
+    RECEIPT_FIELDS,
+    REQUESTS_PER_CHUNK,
+    TARGET_LOGS_PER_REQUEST,
+    BlockVanished,
+    Chunk,
+    thread_duckdb,
+)
 from pipelines.chain.rpc import RpcUnavailable
 from pipelines.config import ConfigError, NetworkConfig, get_network, redact_url, warehouse_path
 from pipelines.decode import Decoder
@@ -29,7 +36,15 @@ from pipelines.store import (
     get_cursor,
     retract_above,
 )
-from pipelines.store.events import stored_tail
+from pipelines.store.events import (
+    append_receipts,
+    decode_chunk,
+    event_map_arrow,
+    prepare_scratch,
+    receipts_todo,
+    stage_chunk,
+    stored_tail,
+)
 
 
 @dataclass
@@ -44,7 +59,7 @@ class Progress:
     blocks_done: int
     logs_done: int
     elapsed_s: float
-    event: str = "commit"  # commit | idle | reorg
+    event: str = "commit"  # commit | idle | reorg | receipts
 
 
 @dataclass
@@ -118,9 +133,10 @@ def _concat(chunks: list[Chunk]) -> Batch:
         start=chunks[0].start,
         end=chunks[-1].end,
         end_hash=chunks[-1].end_hash,
-        logs=pa.concat_tables([c.logs for c in chunks]),
+        stage=pa.concat_tables([c.logs for c in chunks]),
         headers=pa.concat_tables([c.headers for c in chunks]),
-        receipts=pa.concat_tables([c.receipts for c in chunks]),
+        txs=pa.concat_tables([c.txs for c in chunks]),
+        decoded=[c.decoded for c in chunks if c.decoded is not None],
     )
 
 
@@ -153,19 +169,27 @@ def ingest_range(
     policy: RetryPolicy | None = None,
     workers: int = 3,
     poll_s: float = 0.5,
-    batch_logs: int = 100_000,
-    batch_s: float = 2.0,
+    batch_logs: int = 250_000,
+    batch_s: float = 5.0,
     lock_wait_s: float = 30.0,
     max_blocks: int | None = None,
+    receipts: bool = True,
 ) -> IngestSummary:
     """Ingest the network's logs from ``start`` (default: after the cursor, else the first
     contract block) up to ``end`` (default: the head); with ``follow`` keep going at the head.
 
+    Two streams, each with its own cursor: ``logs`` (blocks, transactions, logs, decoded rows)
+    and then ``receipts`` (gas used, L1 fees of the transactions that emitted our logs), which
+    catches up with the logs cursor whenever the logs stream has reached its target; so when
+    this returns, both are complete. ``receipts=False`` leaves the receipts stream behind (for
+    measuring the logs stream alone; the next run catches it up).
+
     Idempotent: what is committed is never fetched again, and a run killed at any moment
-    resumes from its cursor.
+    resumes from its cursors.
     """
     net = _resolve(network)
     decoder = Decoder(net.contracts)
+    event_map = event_map_arrow(decoder)
     reader, chain_id = open_reader(net, rpc_url, policy, workers)
     lease = Lease(warehouse or warehouse_path(), wait_s=lock_wait_s)
     t0 = time.monotonic()
@@ -188,6 +212,15 @@ def ingest_range(
             net.name, chain_id, first, None if cursor is None else cursor.block_number
         )
 
+        def report(event: str, target: int, at: int | None) -> None:
+            if progress:
+                progress(
+                    Progress(
+                        net.name, at, target, summary.head, summary.finalized, summary.blocks,
+                        summary.logs, time.monotonic() - t0, event,
+                    )
+                )  # fmt: skip
+
         def on_reorg(cur: Cursor, why: str) -> Cursor | None:
             ancestor = _find_ancestor(lease, reader, chain_id, cur)
             if ancestor == cur:
@@ -197,6 +230,16 @@ def ingest_range(
             summary.retracted_blocks += res["to_block"] - res["from_block"] + 1
             return ancestor
 
+        def prepare(chunk: Chunk) -> Chunk:  # in the fetch thread: stage and decode the chunk
+            scratch = thread_duckdb()
+            prepare_scratch(scratch, decoder)
+            chunk.logs = stage_chunk(
+                scratch, chain_id, chunk.logs, chunk.headers, chunk.txs, event_map
+            )
+            chunk.decoded = decode_chunk(scratch, decoder, chunk.logs)
+            return chunk
+
+        receipts_done: Cursor | bool | None = False  # the logs cursor receipts caught up with
         while True:
             if stop is not None and stop():
                 break
@@ -207,47 +250,38 @@ def ingest_range(
                 hdr = reader.header(cursor.block_number) if cursor.block_number <= head else None
                 if hdr is None or hdr["hash"] != cursor.block_hash:
                     cursor = on_reorg(cursor, f"block {cursor.block_number} is no longer canonical")
-                    if progress:
-                        progress(
-                            Progress(
-                                net.name,
-                                _num(cursor),
-                                head,
-                                head,
-                                fin,
-                                summary.blocks,
-                                summary.logs,
-                                time.monotonic() - t0,
-                                "reorg",
-                            )
-                        )
+                    report("reorg", head, _num(cursor))
             nxt = cursor.block_number + 1 if cursor is not None else first
             target = head if end is None else min(end, head)
             if nxt > target:
+                if receipts and cursor != receipts_done:
+                    if not _catch_up_receipts(
+                        lease, reader, net.name, chain_id, summary, stop, report
+                    ):
+                        continue  # a block we hold vanished: the check above finds the reorg
+                    receipts_done = cursor
                 if not follow or (end is not None and nxt > end):
                     break
                 lease.release()
-                if progress:
-                    progress(
-                        Progress(
-                            net.name,
-                            _num(cursor),
-                            target,
-                            head,
-                            fin,
-                            summary.blocks,
-                            summary.logs,
-                            time.monotonic() - t0,
-                            "idle",
-                        )
-                    )
+                report("idle", target, _num(cursor))
                 time.sleep(poll_s)
                 continue
             group: list[Chunk] = []
             group_logs = 0
             t_group = time.monotonic()
             try:
-                for chunk in reader.iter_chunks(nxt, target, fin, stop):
+                for chunk in reader.iter_chunks(
+                    nxt,
+                    target,
+                    fin,
+                    stop,
+                    prepare,
+                    ahead=_ahead(batch_logs),
+                    # a chunk is never much more than a commit's worth
+                    requests_per_chunk=max(
+                        1, min(REQUESTS_PER_CHUNK, batch_logs // TARGET_LOGS_PER_REQUEST)
+                    ),
+                ):
                     prev = (
                         group[-1].end_hash
                         if group
@@ -281,22 +315,10 @@ def ingest_range(
                         summary.cursor = cursor.block_number
                         summary.commits += 1
                         summary.blocks += batch.end - batch.start + 1
-                        for k in ("logs", "receipts", "decoded", "dead_letters"):
+                        for k in ("logs", "decoded", "dead_letters"):
                             setattr(summary, k, getattr(summary, k) + res[k])
                         group, group_logs, t_group = [], 0, time.monotonic()
-                        if progress:
-                            progress(
-                                Progress(
-                                    net.name,
-                                    cursor.block_number,
-                                    target,
-                                    head,
-                                    fin,
-                                    summary.blocks,
-                                    summary.logs,
-                                    time.monotonic() - t0,
-                                )
-                            )
+                        report("commit", target, cursor.block_number)
             except ChainMoved as exc:
                 if cursor is not None:
                     cursor = on_reorg(cursor, str(exc))
@@ -308,6 +330,57 @@ def ingest_range(
     summary.elapsed_s = time.monotonic() - t0
     summary.rpc = summary_rpc
     return summary
+
+
+def _ahead(batch_logs: int) -> int:
+    """Finished chunks allowed to wait for the committer: about one batch's worth."""
+    return max(4, batch_logs // (TARGET_LOGS_PER_REQUEST * REQUESTS_PER_CHUNK))
+
+
+def _catch_up_receipts(
+    lease: Lease,
+    reader: ChainReader,
+    network: str,
+    chain_id: int,
+    summary: IngestSummary,
+    stop: Callable[[], bool] | None,
+    report: Callable[[str, int, int | None], None],
+    batch_receipts: int = 20_000,
+    batch_s: float = 5.0,
+) -> bool:
+    """Bring the receipts stream up to the logs cursor. False if a block we hold vanished
+    from the node (a reorg the logs stream has yet to retract)."""
+    rc, lc, blocks = receipts_todo(lease.con(), network, chain_id)
+    if lc is None or (rc is not None and rc.block_number >= lc.block_number):
+        return True
+    if not blocks:  # no transaction of ours in between: just move the cursor
+        append_receipts(lease.con(), network, chain_id, _NO_RECEIPTS, 0, lc, rc)
+        return True
+    cursor, lo = rc, blocks[0][0]
+    group: list[pa.Table] = []
+    n_group, t_group = 0, time.monotonic()
+    try:
+        for i, (n, h, table) in enumerate(reader.iter_receipts(blocks, stop)):
+            group.append(table)
+            n_group += table.num_rows
+            last = i == len(blocks) - 1
+            if not (last or n_group >= batch_receipts or time.monotonic() - t_group >= batch_s):
+                continue
+            # the last commit carries the cursor to the logs cursor, past blocks without ours
+            upto = lc if last else Cursor(n, h)
+            summary.receipts += append_receipts(
+                lease.con(), network, chain_id, pa.concat_tables(group), lo, upto, cursor
+            )
+            lease.maybe_release()
+            cursor, lo = upto, upto.block_number + 1
+            group, n_group, t_group = [], 0, time.monotonic()
+            report("receipts", lc.block_number, cursor.block_number)
+    except BlockVanished:
+        return False
+    return True
+
+
+_NO_RECEIPTS = pa.schema([(k, pa.string()) for k in RECEIPT_FIELDS]).empty_table()
 
 
 def _num(c: Cursor | None) -> int | None:

@@ -87,6 +87,14 @@ def ingest(
         if p.event == "commit":
             last.update(t=now, blocks=p.blocks_done, logs=p.logs_done)
         cur = -1 if p.cursor is None else p.cursor
+        if p.event == "receipts":  # the receipts stream catching up with the logs cursor
+            bar.update(
+                task,
+                total=max(1, p.target + 1),
+                completed=max(0, cur + 1),
+                stats=f"receipts up to block {cur:,} of {p.target:,}  logs {p.logs_done:,}",
+            )
+            return
         lag = max(0, p.head - cur)
         state = {"commit": "", "idle": " following", "reorg": " [yellow]reorg handled[/yellow]"}
         bar.update(
@@ -157,12 +165,15 @@ def status(
         _fail(exc, 1)
     try:
         nets = con.execute(
-            "select n.network, n.chain_id, c.block_number, c.updated_at "
+            "select n.network, n.chain_id, c.block_number, c.updated_at, r.block_number "
             "from raw.networks n left join raw.cursors c on c.network = n.network "
-            "and c.stream = 'logs' order by n.network"
+            "and c.stream = 'logs' left join raw.cursors r on r.network = n.network "
+            "and r.stream = 'receipts' order by n.network"
         ).fetchall()
         counts: dict[tuple[str, int], int] = {}
-        tables = [("raw", x) for x in ("blocks", "logs", "receipts", "dead_letters")]
+        tables = [
+            ("raw", x) for x in ("blocks", "logs", "transactions", "receipts", "dead_letters")
+        ]
         tables += [
             ("decoded", x)
             for (x,) in con.execute(
@@ -190,7 +201,7 @@ def status(
         return
     configured = load_networks()
     out = Console()
-    for name, cid, cur, updated in nets:
+    for name, cid, cur, updated, rcur in nets:
         if network and name != network:
             continue
         head = fin = None
@@ -201,6 +212,12 @@ def status(
         t.add_row(
             "cursor", "none" if cur is None else f"{cur:,} (updated {updated:%Y-%m-%d %H:%M:%S})"
         )
+        if rcur != cur:
+            t.add_row(
+                "receipts cursor",
+                f"{'none' if rcur is None else f'{rcur:,}'} (behind the logs: the next "
+                "`olw ingest` catches it up)",
+            )
         t.add_row("node", node)
         if head is not None:
             t.add_row("head / finalized", f"{head:,} / {fin:,}")

@@ -1,24 +1,35 @@
-"""Fetch what the warehouse stores for a block range: logs, headers, receipts.
+"""Fetch what the warehouse stores for a block range: logs, headers, transactions, receipts.
 
 A range is fetched as chunks, a few in flight; each chunk is checked for consistency (every
 log's block hash equals the canonical header's, and above finality the range end did not move
 while we fetched), so a reorg during a fetch surfaces as :class:`ChainMoved`, never as a gap.
+
+Logs are the hot path: their JSON text goes straight to DuckDB's JSON reader in the fetch
+thread, never through Python objects. Receipts (gas used, L1 fees) cost the node more than the
+logs themselves (they repeat every log), so they are fetched per block afterwards, as a stream
+of their own (:meth:`ChainReader.iter_receipts`).
 """
 
 from __future__ import annotations
 
+import os
+import queue
+import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
+import duckdb
 import pyarrow as pa
+import pyarrow.compute
 
-from pipelines.chain.rpc import RpcClient, RpcUnavailable, TooMuchError
+from pipelines.chain.rpc import MalformedResult, RpcClient, RpcUnavailable, TooMuchError
 from pipelines.config import NetworkConfig
+
+R = TypeVar("R")
 
 
 class ChainMoved(Exception):
@@ -28,6 +39,9 @@ class ChainMoved(Exception):
 # DESIGN.md: anvil serves eth_getLogs fastest at about 1-2k logs per request (20 blocks of
 # 100 logs: 188k/s; 500 blocks: 91k/s), so the adaptive range aims at that many results.
 TARGET_LOGS_PER_REQUEST = 2000
+# A chunk (one fetch job, parsed and staged by DuckDB in one query each) spans this many
+# requests: DuckDB's cost per query (a few ms) is then spread over ~16k logs.
+REQUESTS_PER_CHUNK = 8
 
 
 class AdaptiveRange:
@@ -56,15 +70,34 @@ class AdaptiveRange:
 
 
 HEADER_FIELDS = ("number", "hash", "parentHash", "timestamp")
-LOG_STR_FIELDS = (
-    "address",
-    "data",
-    "blockHash",
-    "blockNumber",
-    "transactionHash",
-    "transactionIndex",
-    "logIndex",
+
+# eth_getLogs results are parsed by DuckDB's JSON reader straight from the response text, in the
+# fetch thread (no Python object per log; DuckDB releases the GIL), into the raw.logs shape.
+_LOG_JSON_COLUMNS = (
+    "{address: 'VARCHAR', topics: 'VARCHAR[]', data: 'VARCHAR', blockHash: 'VARCHAR', "
+    "blockNumber: 'VARCHAR', transactionHash: 'VARCHAR', transactionIndex: 'VARCHAR', "
+    "logIndex: 'VARCHAR', removed: 'BOOLEAN'}"
 )
+_LOGS_SELECT = (
+    "select cast(blockNumber as ubigint) as block_number, lower(blockHash) as block_hash, "
+    "cast(logIndex as uinteger) as log_index, lower(transactionHash) as tx_hash, "
+    "cast(transactionIndex as uinteger) as tx_index, lower(address) as contract_address, "
+    "lower(topics[1]) as topic0, lower(topics[2]) as topic1, lower(topics[3]) as topic2, "
+    "lower(topics[4]) as topic3, cast(coalesce(len(topics), 0) as utinyint) as topic_count, "
+    "data, coalesce(removed, false) as removed "
+    f"from read_json('{{src}}', format = 'array', columns = {_LOG_JSON_COLUMNS})"
+)
+LOGS_SQL = _LOGS_SELECT
+# lower() is a third of the parse's cost; it is skipped when the text holds no A-F at all
+# (the keys' capitals are H, I, N and T), i.e. when every hex value is already lowercase.
+LOGS_SQL_LOWERCASE_TEXT = _LOGS_SELECT.replace("lower(", "(")
+_UPPER_HEX = tuple(bytes([c]) for c in b"ABCDEF")
+
+
+def has_upper_hex(text: bytes) -> bool:
+    return any(c in text for c in _UPPER_HEX)
+
+
 RECEIPT_FIELDS = (
     "transactionHash",
     "transactionIndex",
@@ -87,41 +120,173 @@ RECEIPT_FIELDS = (
     "l1BlobBaseFee",
     "l1BlobBaseFeeScalar",
 )
-
-
-# Arrow struct types the JSON objects convert to in one C++ pass (no per-field Python loop);
-# fields a node leaves out become null, fields we do not keep are ignored.
-LOG_STRUCT = pa.struct(
-    [(k, pa.string()) for k in LOG_STR_FIELDS]
-    + [("topics", pa.list_(pa.string())), ("removed", pa.bool_())]
+# Receipts repeat their logs; the reader skips them (only these fields become columns).
+RECEIPTS_SQL = (
+    "select "
+    + ", ".join(f'"{k}"' for k in RECEIPT_FIELDS)
+    + " from read_json('{src}', format = 'array', columns = {"
+    + ", ".join(f"\"{k}\": 'VARCHAR'" for k in RECEIPT_FIELDS)
+    + "})"
 )
-RECEIPT_STRUCT = pa.struct([(k, pa.string()) for k in RECEIPT_FIELDS])
+LOG_SCHEMA = pa.schema(
+    [
+        ("block_number", pa.uint64()),
+        ("block_hash", pa.string()),
+        ("log_index", pa.uint32()),
+        ("tx_hash", pa.string()),
+        ("tx_index", pa.uint32()),
+        ("contract_address", pa.string()),
+        ("topic0", pa.string()),
+        ("topic1", pa.string()),
+        ("topic2", pa.string()),
+        ("topic3", pa.string()),
+        ("topic_count", pa.uint8()),
+        ("data", pa.string()),
+        ("removed", pa.bool_()),
+    ]
+)
+# raw.blocks minus chain_id/journal_id
+HEADER_SCHEMA = pa.schema(
+    [
+        ("block_number", pa.uint64()),
+        ("block_hash", pa.string()),
+        ("parent_hash", pa.string()),
+        ("timestamp_unix", pa.uint64()),
+        ("has_logs", pa.bool_()),
+    ]
+)
+# raw.transactions minus chain_id/journal_id, quantities as served (hex; cast in DuckDB)
+TX_FIELDS = (
+    ("blockNumber", "block_number"),
+    ("blockHash", "block_hash"),
+    ("hash", "tx_hash"),
+    ("transactionIndex", "tx_index"),
+    ("from", "tx_from"),
+    ("to", "tx_to"),
+    ("type", "tx_type"),
+    ("nonce", "nonce"),
+    ("value", "value_wei"),
+    ("gas", "gas_limit"),
+    ("gasPrice", "gas_price"),
+    ("maxFeePerGas", "max_fee_per_gas"),
+    ("maxPriorityFeePerGas", "max_priority_fee_per_gas"),
+)
+_LOWER = {"block_hash", "tx_hash", "tx_from", "tx_to"}
+TX_SCHEMA = pa.schema([(c, pa.string()) for _, c in TX_FIELDS] + [("input_selector", pa.string())])
 
 
-def logs_to_arrow(logs: list[dict[str, Any]]) -> pa.Table:
-    """JSON logs → one Arrow column per field, hex kept as served (cast later in DuckDB).
+class _Parsers(threading.local):
+    """One in-memory DuckDB connection per fetch thread, for parsing JSON-RPC results."""
 
-    ``topics`` stays a list column; the store splits it into topic0..3 in SQL.
+    con: duckdb.DuckDBPyConnection | None = None
+
+    def get(self) -> duckdb.DuckDBPyConnection:
+        if self.con is None:
+            self.con = duckdb.connect(config={"threads": 1, "enable_external_file_cache": False})
+        return self.con
+
+
+_PARSERS = _Parsers()
+
+
+def thread_duckdb() -> duckdb.DuckDBPyConnection:
+    """This thread's in-memory DuckDB connection (for columnar work in fetch threads)."""
+    return _PARSERS.get()
+
+
+def parse_json_array(sql: str, text: memoryview | bytes | list[bytes]) -> pa.Table:
+    """Run ``sql`` (reading ``{src}``) over JSON array text held in memory, in this thread;
+    a list of array texts is read as one array (one query for many responses).
+
+    The text goes to an anonymous in-memory file (memfd: nothing on disk, nothing left behind
+    if the process is killed) that DuckDB's JSON reader opens by its /proc path.
     """
-    if not logs:
-        return LOG_SCHEMA.empty_table()
-    return pa.Table.from_struct_array(pa.array(logs, LOG_STRUCT))
+    con = _PARSERS.get()
+    parts = text if isinstance(text, list) else [text]
+    if not hasattr(os, "memfd_create"):  # not Linux
+        with tempfile.NamedTemporaryFile(suffix=".json") as f:
+            _write_array(lambda b: f.write(b), parts)
+            f.flush()
+            return _run_parse(con, sql, f.name)
+    fd = os.memfd_create("olw-json", os.MFD_CLOEXEC)
+    try:
+
+        def write(b: memoryview | bytes) -> None:
+            view = memoryview(b)
+            while view:
+                view = view[os.write(fd, view) :]
+
+        _write_array(write, parts)
+        return _run_parse(con, sql, f"/proc/self/fd/{fd}")
+    finally:
+        os.close(fd)
 
 
-LOG_SCHEMA = pa.schema(list(LOG_STRUCT))
-RECEIPT_SCHEMA = pa.schema(list(RECEIPT_STRUCT))
+def _write_array(write: Callable[[Any], Any], parts: list[Any]) -> None:
+    if len(parts) == 1:
+        write(parts[0])
+        return
+    write(b"[")
+    first = True
+    for part in parts:
+        body = memoryview(part)[1:-1]
+        if len(body) < 64 and not bytes(body).strip():
+            continue  # an empty result (a log is longer than 64 bytes)
+        if not first:
+            write(b",")
+        write(body)
+        first = False
+    write(b"]")
+
+
+def _run_parse(con: duckdb.DuckDBPyConnection, sql: str, path: str) -> pa.Table:
+    try:
+        return con.sql(sql.replace("{src}", path)).to_arrow_table()
+    except duckdb.Error as exc:
+        raise MalformedResult(str(exc).splitlines()[0][:200]) from None
+
+
+def parse_logs(text: memoryview | bytes | list[bytes]) -> pa.Table:
+    parts = text if isinstance(text, list) else [bytes(text)]
+    sql = LOGS_SQL if any(has_upper_hex(t) for t in parts) else LOGS_SQL_LOWERCASE_TEXT
+    return parse_json_array(sql, parts).cast(LOG_SCHEMA)
+
+
+def _keep_text(text: memoryview) -> tuple[bytes, int]:
+    """A log array's text, kept for one parse of the whole chunk, and its number of logs."""
+    raw = bytes(text)
+    return raw, raw.count(b'"logIndex"')
 
 
 def headers_to_arrow(headers: list[dict[str, Any]], with_logs: set[int]) -> pa.Table:
-    cols = {k: pa.array([h[k] for h in headers], pa.string()) for k in HEADER_FIELDS}
-    cols["has_logs"] = pa.array([int(h["number"], 16) in with_logs for h in headers], pa.bool_())
-    return pa.table(cols)
+    numbers = [int(h["number"], 16) for h in headers]
+    return pa.table(
+        {
+            "block_number": pa.array(numbers, pa.uint64()),
+            "block_hash": pa.array([h["hash"].lower() for h in headers], pa.string()),
+            "parent_hash": pa.array([h["parentHash"].lower() for h in headers], pa.string()),
+            "timestamp_unix": pa.array([int(h["timestamp"], 16) for h in headers], pa.uint64()),
+            "has_logs": pa.array([n in with_logs for n in numbers], pa.bool_()),
+        },
+        schema=HEADER_SCHEMA,
+    )
 
 
-def receipts_to_arrow(receipts: list[dict[str, Any]]) -> pa.Table:
-    if not receipts:
-        return RECEIPT_SCHEMA.empty_table()
-    return pa.Table.from_struct_array(pa.array(receipts, RECEIPT_STRUCT))
+def txs_to_arrow(txs: list[dict[str, Any]]) -> pa.Table:
+    """Transactions as served (one column per field, hex kept; DuckDB casts them)."""
+    cols = {
+        c: pa.array(
+            [None if (v := t.get(k)) is None else v.lower() for t in txs]
+            if c in _LOWER
+            else [t.get(k) for t in txs],
+            pa.string(),
+        )
+        for k, c in TX_FIELDS
+    }
+    cols["input_selector"] = pa.array(
+        [(t.get("input") or t.get("data") or "")[:10] or None for t in txs], pa.string()
+    )
+    return pa.table(cols, schema=TX_SCHEMA)
 
 
 @dataclass
@@ -131,14 +296,18 @@ class Chunk:
     start: int
     end: int
     n_logs: int
-    logs: pa.Table
-    headers: pa.Table  # boundaries + blocks with logs, ascending, unique
-    receipts: pa.Table  # receipts of transactions that emitted a fetched log
+    logs: pa.Table  # LOG_SCHEMA, then whatever ``prepare`` makes of it (the decoder's stage)
+    headers: pa.Table  # HEADER_SCHEMA: boundaries + blocks with logs, ascending, unique
+    txs: pa.Table  # TX_SCHEMA: the transactions that emitted a fetched log
     start_parent_hash: str
     end_hash: str
     blocks_with_logs: int = 0
     fetch_s: float = 0.0
-    log_block_hashes: dict[int, str] = field(default_factory=dict)
+    decoded: Any = None  # what ``prepare`` decoded (pipelines.store.events.DecodedChunk)
+
+
+class BlockVanished(ChainMoved):
+    """A block we hold is unknown to the node now: the logs stream will find the reorg."""
 
 
 class ChainReader:
@@ -194,18 +363,53 @@ class ChainReader:
         return out
 
     # -- logs ----------------------------------------------------------------------------
-    def get_logs(self, start: int, end: int, deadline_s: float = 300.0) -> list[dict[str, Any]]:
-        """All logs of our addresses in start..end, bisecting whenever the node says too much."""
-        out: list[dict[str, Any]] = []
+    def get_logs(self, start: int, end: int, deadline_s: float = 300.0) -> pa.Table:
+        """All logs of our addresses in start..end (LOG_SCHEMA, in block order).
+
+        Asks in spans of the adaptive size, one after the other, bisecting whenever the node
+        says too much; then parses all the answers in one go."""
+        parts: list[tuple[int, int, bytes]] = []
+        a = start
+        while a <= end:
+            b = min(end, a + self.adaptive.current() - 1)
+            parts.extend(self._get_logs_text(a, b, deadline_s))
+            a = b + 1
+        texts = [t for _, _, t in parts]
+        try:
+            return parse_logs(texts)
+        except MalformedResult:
+            pass
+        # one answer is corrupt (its shape was fine): parse each, fetch the bad ones again
+        tables = []
+        for a, b, t in parts:
+            try:
+                tables.append(parse_logs(t))
+            except MalformedResult:
+                tables.append(
+                    self.rpc.call_raw(
+                        "eth_getLogs",
+                        [{"fromBlock": hex(a), "toBlock": hex(b), "address": self.addresses}],
+                        parse_logs,
+                        what=f"eth_getLogs blocks {a}..{b}",
+                    )
+                )
+        return pa.concat_tables(tables)
+
+    def _get_logs_text(
+        self, start: int, end: int, deadline_s: float
+    ) -> list[tuple[int, int, bytes]]:
+        """The eth_getLogs answers covering start..end: (from, to, array text), in order."""
+        out: list[tuple[int, int, bytes]] = []
         stack = [(start, end)]
         deadline = time.monotonic() + deadline_s
         single_fail = 0
         while stack:
             a, b = stack.pop()
             try:
-                logs = self.rpc.call(
+                text, n_logs = self.rpc.call_raw(
                     "eth_getLogs",
                     [{"fromBlock": hex(a), "toBlock": hex(b), "address": self.addresses}],
+                    _keep_text,
                     what=f"eth_getLogs blocks {a}..{b}",
                     timeout_is_too_much=True,
                 )
@@ -225,58 +429,67 @@ class ChainReader:
                 stack.append((mid + 1, b))
                 stack.append((a, mid))
                 continue
-            if not isinstance(logs, list):
-                raise RpcUnavailable(f"eth_getLogs blocks {a}..{b}: result is not a list")
-            self.adaptive.success(b - a + 1, len(logs))
-            out.extend(logs)
+            self.adaptive.success(b - a + 1, n_logs)
+            out.append((a, b, text))
         return out
 
     def fetch_chunk(self, start: int, end: int, check_moves: bool) -> Chunk:
+        """Logs of start..end, the headers of the blocks that carry them and of both ends, and
+        the transactions that emitted them (eth_getBlockByNumber with full transactions: the
+        sender and gas price for a fraction of what receipts cost the node)."""
         t0 = time.monotonic()
         end_before = self.header(end) if check_moves else None
         if check_moves and end_before is None:
             raise ChainMoved(f"block {end} vanished (head went back)")
         logs = self.get_logs(start, end)
         by_block: dict[int, str] = {}
-        txs: set[str] = set()
-        for lg in logs:
-            by_block.setdefault(int(lg["blockNumber"], 16), lg["blockHash"])
-            txs.add(lg["transactionHash"])
+        if logs.num_rows:
+            pairs = (
+                pa.table({"n": logs.column("block_number"), "h": logs.column("block_hash")})
+                .group_by(["n", "h"])
+                .aggregate([])
+            )
+            for n, h in zip(
+                pairs.column("n").to_pylist(), pairs.column("h").to_pylist(), strict=True
+            ):
+                if by_block.setdefault(n, h) != h:
+                    raise ChainMoved(f"block {n} changed hash while fetching {start}..{end}")
         numbers = sorted(set(by_block) | {start, end})
-        calls: list[tuple[str, list[Any]]] = [
-            ("eth_getBlockByNumber", [hex(n), False]) for n in numbers
-        ]
-        calls += [("eth_getBlockReceipts", [by_block[n]]) for n in sorted(by_block)]
-        res = self.rpc.batch(calls, what=f"headers+receipts blocks {start}..{end}")
-        hdrs = res[: len(numbers)]
+        res = self.rpc.batch(
+            [("eth_getBlockByNumber", [hex(n), n in by_block]) for n in numbers],
+            what=f"headers+transactions blocks {start}..{end}",
+        )
         headers: list[dict[str, Any]] = []
-        for n, h in zip(numbers, hdrs, strict=True):
+        txs: list[dict[str, Any]] = []
+        for n, h in zip(numbers, res, strict=True):
             if h is None:
                 raise ChainMoved(f"block {n} vanished while fetching {start}..{end}")
-            if n in by_block and h["hash"] != by_block[n]:
-                raise ChainMoved(f"block {n} changed hash while fetching {start}..{end}")
-            headers.append({k: h[k] for k in HEADER_FIELDS})
+            if n in by_block:
+                if h["hash"].lower() != by_block[n]:
+                    raise ChainMoved(f"block {n} changed hash while fetching {start}..{end}")
+                txs.extend(h["transactions"])
+            headers.append(h)
         if end_before is not None and headers[-1]["hash"] != end_before["hash"]:
             raise ChainMoved(f"block {end} changed hash while fetching {start}..{end}")
-        receipts: list[dict[str, Any]] = []
-        for rs in res[len(numbers) :]:
-            if rs is None:
-                raise ChainMoved(f"receipts of a block in {start}..{end} vanished")
-            receipts.extend(r for r in rs if r["transactionHash"] in txs)
-        if len(receipts) != len(txs):
-            raise ChainMoved(f"receipts do not match the logs in {start}..{end}")
+        tx_table = txs_to_arrow(txs)
+        if logs.num_rows:
+            emitting = pa.compute.unique(logs.column("tx_hash"))
+            tx_table = tx_table.filter(pa.compute.is_in(tx_table.column("tx_hash"), emitting))
+            if tx_table.num_rows != len(emitting):
+                raise ChainMoved(f"transactions do not match the logs in {start}..{end}")
+        else:
+            tx_table = tx_table.slice(0, 0)
         return Chunk(
             start=start,
             end=end,
-            n_logs=len(logs),
-            logs=logs_to_arrow(logs),
+            n_logs=logs.num_rows,
+            logs=logs,
             headers=headers_to_arrow(headers, set(by_block)),
-            receipts=receipts_to_arrow(receipts),
-            start_parent_hash=headers[0]["parentHash"],
-            end_hash=headers[-1]["hash"],
+            txs=tx_table,
+            start_parent_hash=headers[0]["parentHash"].lower(),
+            end_hash=headers[-1]["hash"].lower(),
             blocks_with_logs=len(by_block),
             fetch_s=time.monotonic() - t0,
-            log_block_hashes=by_block,
         )
 
     def iter_chunks(
@@ -285,23 +498,127 @@ class ChainReader:
         end: int,
         finalized: int,
         stop: Callable[[], bool] | None = None,
+        prepare: Callable[[Chunk], Chunk] | None = None,
+        ahead: int = 64,
+        requests_per_chunk: int = REQUESTS_PER_CHUNK,
     ) -> Iterator[Chunk]:
-        """Chunks of start..end in order, a few fetched ahead in parallel threads."""
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="olw-fetch")
-        pending: deque[Future[Chunk]] = deque()
-        nxt = start
+        """Chunks of start..end in order. ``workers`` are fetched at once, and up to ``ahead``
+        finished chunks wait for the consumer, so fetching goes on while it commits.
+        ``prepare`` runs on each chunk in its fetch thread."""
+
+        def jobs() -> Iterator[Callable[[], Chunk]]:
+            nxt = start
+            while nxt <= end:
+                e = min(end, nxt + self.adaptive.current() * requests_per_chunk - 1)
+                a, fin = nxt, e > finalized
+
+                def job(a: int = a, e: int = e, fin: bool = fin) -> Chunk:
+                    chunk = self.fetch_chunk(a, e, fin)
+                    return prepare(chunk) if prepare is not None else chunk
+
+                yield job
+                nxt = e + 1
+
+        yield from pipelined(jobs(), self.workers, ahead, stop)
+
+    # -- receipts ------------------------------------------------------------------------
+    def block_receipts(self, number: int, block_hash: str) -> pa.Table:
+        """The receipts of one block, asked by hash (so a reorged block cannot answer with
+        its replacement's); RECEIPT_FIELDS as served. Raises BlockVanished if the node no
+        longer knows the block."""
+
+        def parse(text: memoryview) -> pa.Table | None:
+            if bytes(text[:4]) == b"null":
+                return None
+            return parse_json_array(RECEIPTS_SQL, text)
+
+        out = self.rpc.call_raw(
+            "eth_getBlockReceipts", [block_hash], parse, what=f"receipts of block {number}"
+        )
+        if out is None:
+            raise BlockVanished(f"block {number} ({block_hash[:12]}…) is unknown to the node")
+        hashes = pa.compute.unique(pa.compute.utf8_lower(out.column("blockHash")))
+        if len(hashes) > 1 or (len(hashes) == 1 and hashes[0].as_py() != block_hash):
+            raise BlockVanished(f"receipts of block {number} belong to another block")
+        return out
+
+    def iter_receipts(
+        self,
+        blocks: list[tuple[int, str]],
+        stop: Callable[[], bool] | None = None,
+        ahead: int = 256,
+    ) -> Iterator[tuple[int, str, pa.Table]]:
+        """(number, hash, receipts) of each block, in order, a few fetched at once."""
+
+        def jobs() -> Iterator[Callable[[], tuple[int, str, pa.Table]]]:
+            for n, h in blocks:
+                yield lambda n=n, h=h: (n, h, self.block_receipts(n, h))  # type: ignore[misc]
+
+        yield from pipelined(jobs(), self.workers, ahead, stop)
+
+
+def pipelined(
+    jobs: Iterator[Callable[[], R]],
+    workers: int,
+    ahead: int,
+    stop: Callable[[], bool] | None = None,
+) -> Iterator[R]:
+    """Run ``jobs`` on ``workers`` threads and yield their results in order.
+
+    A feeder thread submits a job whenever a worker is free and fewer than ``ahead`` results
+    wait, so the pool keeps fetching while the consumer is busy (a commit). The first error is
+    raised in the consumer; closing the iterator stops the feeder and drops what is pending.
+    """
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="olw-fetch")
+    running = threading.Semaphore(workers)
+    waiting = threading.Semaphore(max(ahead, workers + 1))
+    futures: queue.Queue[Future[R] | None] = queue.Queue()
+    closed = threading.Event()
+
+    def acquire(sem: threading.Semaphore) -> bool:
+        while not sem.acquire(timeout=0.05):
+            if closed.is_set():
+                return False
+        return not closed.is_set()
+
+    def feed() -> None:
         try:
-            while pending or nxt <= end:
-                while nxt <= end and len(pending) < self.workers + 1:
-                    if stop is not None and stop():
-                        break
-                    e = min(end, nxt + self.adaptive.current() - 1)
-                    pending.append(pool.submit(self.fetch_chunk, nxt, e, e > finalized))
-                    nxt = e + 1
-                if not pending:
+            for job in jobs:
+                if stop is not None and stop():
                     break
-                yield pending.popleft().result()
+                if not acquire(waiting):
+                    break
+                if not acquire(running):
+                    waiting.release()
+                    break
+                fut = pool.submit(job)
+                fut.add_done_callback(lambda _f: running.release())
+                futures.put(fut)
+        except BaseException as exc:  # a job generator that fails: surface it in order
+            failed: Future[R] = Future()
+            failed.set_exception(exc)
+            futures.put(failed)
         finally:
-            for f in pending:
+            futures.put(None)
+
+    feeder = threading.Thread(target=feed, name="olw-fetch-feeder", daemon=True)
+    feeder.start()
+    try:
+        while True:
+            fut = futures.get()
+            if fut is None:
+                break
+            result = fut.result()
+            waiting.release()
+            yield result
+    finally:
+        closed.set()
+        feeder.join()
+        while True:
+            try:
+                f = futures.get_nowait()
+            except queue.Empty:
+                break
+            if f is not None:
                 f.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -18,6 +18,8 @@ from pipelines.decode.decoder import Decoder
 from pipelines.store.db import WarehouseError, connect, migrate
 
 LOGS_STREAM = "logs"
+RECEIPTS_STREAM = "receipts"
+RECEIPTS_ACTION = "append_receipts"  # raw.ingest_journal.action of a receipts commit
 
 
 class ChainMismatch(WarehouseError):
@@ -96,49 +98,131 @@ def stage_sql(where_logs: str, where_join: str = "true") -> str:
     """Logs joined with their block timestamp and transaction sender, for the decoder."""
     return (
         "select l.chain_id, l.block_number, l.block_hash, b.block_timestamp, l.tx_hash, "
-        "l.tx_index, l.log_index, l.contract_address, r.tx_from, l.topic0, l.topic1, "
+        "l.tx_index, l.log_index, l.contract_address, t.tx_from, l.topic0, l.topic1, "
         "l.topic2, l.topic3, l.topic_count, l.data "
         "from raw.logs l "
         "left join raw.blocks b on b.chain_id = l.chain_id and b.block_hash = l.block_hash "
         f"and {where_join.replace('@', 'b')} "
-        "left join raw.receipts r on r.chain_id = l.chain_id and r.block_hash = l.block_hash "
-        f"and r.tx_hash = l.tx_hash and {where_join.replace('@', 'r')} "
+        "left join raw.transactions t on t.chain_id = l.chain_id "
+        "and t.block_hash = l.block_hash "
+        f"and t.tx_hash = l.tx_hash and {where_join.replace('@', 't')} "
         f"where {where_logs}"
     )
 
 
-def arrow_stage_sql(chain_id: int) -> str:
-    """Like :func:`stage_sql`, over a batch's registered Arrow tables _b_logs/_b_headers/
-    _b_receipts (hex as served), with the casts raw.logs applies, plus ``removed``."""
-    return (
-        f"select {int(chain_id)}::uinteger as chain_id, "
-        "cast(l.blockNumber as ubigint) as block_number, lower(l.blockHash) as block_hash, "
-        "b.block_timestamp, lower(l.transactionHash) as tx_hash, "
-        "cast(l.transactionIndex as uinteger) as tx_index, "
-        "cast(l.logIndex as uinteger) as log_index, lower(l.address) as contract_address, "
-        "r.tx_from, lower(l.topics[1]) as topic0, lower(l.topics[2]) as topic1, "
-        "lower(l.topics[3]) as topic2, lower(l.topics[4]) as topic3, "
-        "cast(coalesce(len(l.topics), 0) as utinyint) as topic_count, l.data, "
-        "coalesce(l.removed, false) as removed "
-        "from _b_logs l "
-        "left join (select lower(hash) as h, epoch_ms(cast(timestamp as bigint) * 1000) "
-        "as block_timestamp from _b_headers) b on b.h = lower(l.blockHash) "
-        "left join (select lower(blockHash) as bh, lower(transactionHash) as th, "
-        'lower("from") as tx_from from _b_receipts) r '
-        "on r.bh = lower(l.blockHash) and r.th = lower(l.transactionHash)"
+def event_map_arrow(decoder: Decoder) -> pa.Table:
+    """The decoder's (contract address, topic0) → event id map, as an Arrow table."""
+    return pa.table(
+        {
+            "a": pa.array([a for a, _, _ in decoder.event_map], pa.string()),
+            "t0": pa.array([t.lower() for _, t, _ in decoder.event_map], pa.string()),
+            "id": pa.array([i for _, _, i in decoder.event_map], pa.int32()),
+        }
     )
+
+
+CHUNK_STAGE_SQL = (
+    "select $chain_id::uinteger as chain_id, l.block_number, l.block_hash, "
+    "epoch_ms(h.timestamp_unix::bigint * 1000) as block_timestamp, l.tx_hash, l.tx_index, "
+    "l.log_index, l.contract_address, t.tx_from, l.topic0, l.topic1, l.topic2, l.topic3, "
+    "l.topic_count, l.data, m.id as event_id, l.removed "
+    "from _c_logs l "
+    "left join _c_headers h on h.block_hash = l.block_hash "
+    "left join _c_txs t on t.block_hash = l.block_hash and t.tx_hash = l.tx_hash "
+    "left join _c_map m on m.a = l.contract_address and m.t0 = l.topic0 "
+    "order by l.block_number, l.log_index"
+)
+
+
+def stage_chunk(
+    con: duckdb.DuckDBPyConnection,
+    chain_id: int,
+    logs: pa.Table,
+    headers: pa.Table,
+    txs: pa.Table,
+    event_map: pa.Table,
+) -> pa.Table:
+    """A fetched chunk's logs in the decoder's stage shape (STAGE_COLUMNS + ``removed``):
+    joined with their block timestamp, sender and event id. Runs in the fetch thread, on its
+    own connection, so the commit only copies finished rows."""
+    rels = {"_c_logs": logs, "_c_headers": headers, "_c_txs": txs, "_c_map": event_map}
+    for name, table in rels.items():
+        con.register(name, table)
+    try:
+        return con.sql(CHUNK_STAGE_SQL, params={"chain_id": chain_id}).to_arrow_table()
+    finally:
+        for name in rels:
+            con.unregister(name)
+
+
+@dataclass
+class DecodedChunk:
+    """A chunk's decoded rows, made in its fetch thread: one Arrow table per decoded.* table
+    that got rows, and its dead letters (raw.dead_letters shape)."""
+
+    tables: dict[str, pa.Table]
+    dead: pa.Table | None
+    n_decoded: int
+    n_dead: int
+
+
+def prepare_scratch(con: duckdb.DuckDBPyConnection, decoder: Decoder) -> None:
+    """Give an in-memory connection the event store's tables (empty) for :func:`decode_chunk`."""
+    if not con.execute(
+        "select 1 from information_schema.tables where table_schema = 'raw' "
+        "and table_name = 'dead_letters'"
+    ).fetchall():
+        migrate(con)
+    decoder.ensure_tables(con)
+
+
+def decode_chunk(con: duckdb.DuckDBPyConnection, decoder: Decoder, stage: pa.Table) -> DecodedChunk:
+    """Decode a staged chunk on a scratch connection (:func:`prepare_scratch`), in a fetch
+    thread: the decoder writes into the scratch tables, the rows are taken out as Arrow and
+    the transaction rolled back, so the commit only appends finished rows."""
+    con.execute("begin")
+    con.register("_stage", stage)
+    try:
+        n_decoded, n_dead = decoder.decode_stage(con)
+        names = decoder.tables()
+        union = " union all ".join(
+            f"select {i}, count(*) from decoded.{t}" for i, t in enumerate(names)
+        )
+        counts = con.execute(union).fetchall()
+        tables = {
+            names[i]: con.sql(f"select * from decoded.{names[i]}").to_arrow_table()
+            for i, n in counts
+            if n
+        }
+        dead = con.sql("select * from raw.dead_letters").to_arrow_table() if n_dead else None
+    finally:
+        con.unregister("_stage")
+        con.execute("rollback")
+    return DecodedChunk(tables, dead, n_decoded, n_dead)
 
 
 @dataclass
 class Batch:
-    """One commit's worth of fetched data (Arrow, hex as served) for blocks start..end."""
+    """One commit's worth of fetched data for blocks start..end: ``stage`` is the logs in the
+    decoder's stage shape (:func:`stage_chunk`), ``headers`` fetch.HEADER_SCHEMA, ``txs``
+    fetch.TX_SCHEMA, ``decoded`` what :func:`decode_chunk` made of the stage."""
 
     start: int
     end: int
     end_hash: str
-    logs: pa.Table
+    stage: pa.Table
     headers: pa.Table
-    receipts: pa.Table
+    txs: pa.Table
+    decoded: list[DecodedChunk]
+
+
+_TX_COLUMNS = (
+    "cast(block_number as ubigint), block_hash, tx_hash, cast(tx_index as uinteger), tx_from, "
+    "tx_to, try_cast(tx_type as utinyint), try_cast(nonce as ubigint), "
+    "try_cast(value_wei as uhugeint), try_cast(gas_limit as ubigint), "
+    "try_cast(gas_price as uhugeint), try_cast(max_fee_per_gas as uhugeint), "
+    "try_cast(max_priority_fee_per_gas as uhugeint), input_selector"
+)
 
 
 def append_batch(
@@ -152,77 +236,61 @@ def append_batch(
     finalized: int | None = None,
     range_size: int | None = None,
 ) -> dict[str, int]:
-    """Append one batch, decode it, journal it and move the cursor, in one transaction."""
+    """Append one batch (blocks, transactions, logs), decode it, journal it and move the logs
+    cursor, in one transaction. Receipts follow in their own stream (:func:`append_receipts`).
+    """
     con.execute("begin")
     try:
-        cur = get_cursor(con, network)
-        if (cur is None) != (expect_cursor is None) or (
-            cur is not None and expect_cursor is not None and cur != expect_cursor
-        ):
-            raise WarehouseError(
-                f"cursor of {network} moved under us (expected {expect_cursor}, found {cur}); "
-                "is another writer running?"
-            )
+        _expect(con, network, LOGS_STREAM, expect_cursor)
         jid = _next_journal_id(con)
-        con.register("_b_logs", batch.logs)
         con.register("_b_headers", batch.headers)
-        con.register("_b_receipts", batch.receipts)
-        n_blocks = _count(
-            con.execute(
-                "insert into raw.blocks select ?, cast(number as ubigint), lower(hash), "
-                "lower(parentHash), epoch_ms(cast(timestamp as bigint) * 1000), "
-                "cast(timestamp as ubigint), has_logs, ? from _b_headers",
-                [chain_id, jid],
+        con.register("_b_txs", batch.txs)
+        con.register("_b_stage", batch.stage)
+        try:
+            n_blocks = _count(
+                con.execute(
+                    "insert into raw.blocks select ?, block_number, block_hash, parent_hash, "
+                    "epoch_ms(timestamp_unix::bigint * 1000), timestamp_unix, has_logs, ? "
+                    "from _b_headers",
+                    [chain_id, jid],
+                )
             )
-        )
-        n_receipts = _count(
-            con.execute(
-                "insert into raw.receipts select ?, cast(blockNumber as ubigint), "
-                "lower(blockHash), lower(transactionHash), cast(transactionIndex as uinteger), "
-                'lower("from"), lower("to"), lower(contractAddress), '
-                "try_cast(type as utinyint), try_cast(status as utinyint), "
-                "cast(gasUsed as ubigint), try_cast(cumulativeGasUsed as ubigint), "
-                "try_cast(effectiveGasPrice as uhugeint), try_cast(l1Fee as uhugeint), "
-                "try_cast(l1GasUsed as uhugeint), try_cast(l1GasPrice as uhugeint), "
-                "l1FeeScalar, try_cast(l1BaseFeeScalar as ubigint), "
-                "try_cast(l1BlobBaseFee as uhugeint), try_cast(l1BlobBaseFeeScalar as ubigint), "
-                "? from _b_receipts",
-                [chain_id, jid],
+            _count(
+                con.execute(
+                    f"insert into raw.transactions select ?, {_TX_COLUMNS}, ? from _b_txs",
+                    [chain_id, jid],
+                )
             )
-        )
-        # Decode the Arrow batch in hand (not raw.logs read back): _stage holds the logs cast
-        # exactly as raw.logs stores them, joined with their block and sender; raw.logs is
-        # then filled from it.
-        decoder.stage(con, arrow_stage_sql(chain_id))
-        for name in ("_b_logs", "_b_headers", "_b_receipts"):
-            con.unregister(name)
-        n_logs = _count(
-            con.execute(
-                "insert into raw.logs select chain_id, block_number, block_hash, log_index, "
-                "tx_hash, tx_index, contract_address, topic0, topic1, topic2, topic3, "
-                "topic_count, data, removed, ? from _stage",
-                [jid],
+            n_logs = _count(
+                con.execute(
+                    "insert into raw.logs select chain_id, block_number, block_hash, log_index, "
+                    "tx_hash, tx_index, contract_address, topic0, topic1, topic2, topic3, "
+                    "topic_count, data, removed, ? from _b_stage",
+                    [jid],
+                )
             )
-        )
-        n_decoded, n_dead = decoder.decode_stage(con)
-        con.execute(
-            "insert into raw.ingest_journal values (?, ?, ?, 'append', ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "null, now()::timestamp)",
-            [
-                jid,
-                network,
-                chain_id,
-                batch.start,
-                batch.end,
-                n_blocks,
-                n_logs,
-                n_receipts,
-                n_decoded,
-                n_dead,
-                head,
-                finalized,
-            ],
-        )
+        finally:
+            for name in ("_b_headers", "_b_txs", "_b_stage"):
+                con.unregister(name)
+        n_decoded = sum(d.n_decoded for d in batch.decoded)
+        n_dead = sum(d.n_dead for d in batch.decoded)
+        per_table: dict[str, list[pa.Table]] = {}
+        for d in batch.decoded:
+            for t, rows in d.tables.items():
+                per_table.setdefault(t, []).append(rows)
+        dead = [d.dead for d in batch.decoded if d.dead is not None]
+        for target, parts in [*((f"decoded.{t}", p) for t, p in per_table.items())] + (
+            [("raw.dead_letters", dead)] if dead else []
+        ):
+            con.register("_b_rows", pa.concat_tables(parts))
+            try:
+                con.execute(f"insert into {target} select * from _b_rows")
+            finally:
+                con.unregister("_b_rows")
+        _journal(
+            con, jid, network, chain_id, "append", batch.start, batch.end,
+            n_blocks, n_logs, 0, n_decoded, n_dead, head, finalized,
+        )  # fmt: skip
         _set_cursor(con, network, chain_id, Cursor(batch.end, batch.end_hash))
         if range_size is not None:
             set_range_size(con, network, range_size)
@@ -234,10 +302,110 @@ def append_batch(
         "journal_id": jid,
         "blocks": n_blocks,
         "logs": n_logs,
-        "receipts": n_receipts,
         "decoded": n_decoded,
         "dead_letters": n_dead,
     }
+
+
+def _expect(
+    con: duckdb.DuckDBPyConnection, network: str, stream: str, expect: Cursor | None
+) -> None:
+    cur = get_cursor(con, network, stream)
+    if cur != expect:
+        raise WarehouseError(
+            f"{stream} cursor of {network} moved under us (expected {expect}, found {cur}); "
+            "is another writer running?"
+        )
+
+
+def _journal(con: duckdb.DuckDBPyConnection, *values: Any, detail: str | None = None) -> None:
+    con.execute(
+        "insert into raw.ingest_journal values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "now()::timestamp)",
+        [*values, detail],
+    )
+
+
+def receipts_todo(
+    con: duckdb.DuckDBPyConnection, network: str, chain_id: int
+) -> tuple[Cursor | None, Cursor | None, list[tuple[int, str]]]:
+    """(receipts cursor, logs cursor, the blocks between them that carry our transactions)."""
+    rc = get_cursor(con, network, RECEIPTS_STREAM)
+    lc = get_cursor(con, network, LOGS_STREAM)
+    if lc is None or (rc is not None and rc.block_number >= lc.block_number):
+        return rc, lc, []
+    rows = con.execute(
+        "select distinct block_number, block_hash from raw.transactions where chain_id = ? "
+        "and block_number > ? and block_number <= ? order by 1",
+        [chain_id, -1 if rc is None else rc.block_number, lc.block_number],
+    ).fetchall()
+    return rc, lc, [(int(n), h) for n, h in rows]
+
+
+_RECEIPT_COLUMNS = (
+    "cast(r.blockNumber as ubigint), lower(r.blockHash), lower(r.transactionHash), "
+    'cast(r.transactionIndex as uinteger), lower(r."from"), lower(r."to"), '
+    "lower(r.contractAddress), try_cast(r.type as utinyint), try_cast(r.status as utinyint), "
+    "cast(r.gasUsed as ubigint), try_cast(r.cumulativeGasUsed as ubigint), "
+    "try_cast(r.effectiveGasPrice as uhugeint), try_cast(r.l1Fee as uhugeint), "
+    "try_cast(r.l1GasUsed as uhugeint), try_cast(r.l1GasPrice as uhugeint), r.l1FeeScalar, "
+    "try_cast(r.l1BaseFeeScalar as ubigint), try_cast(r.l1BlobBaseFee as uhugeint), "
+    "try_cast(r.l1BlobBaseFeeScalar as ubigint)"
+)
+
+
+def append_receipts(
+    con: duckdb.DuckDBPyConnection,
+    network: str,
+    chain_id: int,
+    receipts: pa.Table,
+    start: int,
+    upto: Cursor,
+    expect_cursor: Cursor | None,
+) -> int:
+    """Store the receipts of our transactions in blocks start..upto (fetch.RECEIPT_FIELDS as
+    served, any superset of ours), journal them and move the receipts cursor to ``upto``, in
+    one transaction. Every transaction of ours in the range must get exactly one receipt."""
+    con.execute("begin")
+    try:
+        _expect(con, network, RECEIPTS_STREAM, expect_cursor)
+        jid = _next_journal_id(con)
+        con.register("_b_receipts", receipts)
+        try:
+            n = _count(
+                con.execute(
+                    f"insert into raw.receipts select ?, {_RECEIPT_COLUMNS}, ? "
+                    "from _b_receipts r semi join (select block_hash, tx_hash "
+                    "from raw.transactions where chain_id = ? and block_number between ? and ?"
+                    ") t on t.block_hash = lower(r.blockHash) "
+                    "and t.tx_hash = lower(r.transactionHash)",
+                    [chain_id, jid, chain_id, start, upto.block_number],
+                )
+            )
+        finally:
+            con.unregister("_b_receipts")
+        want = _count(
+            con.execute(
+                "select count(*) from raw.transactions where chain_id = ? "
+                "and block_number between ? and ?",
+                [chain_id, start, upto.block_number],
+            )
+        )
+        if n != want:
+            raise WarehouseError(
+                f"{network}: {n} receipts for {want} transactions in blocks "
+                f"{start}..{upto.block_number}; the node served incomplete receipts"
+            )
+        _journal(
+            con, jid, network, chain_id, RECEIPTS_ACTION, start, upto.block_number,
+            0, 0, n, 0, 0, None, None,
+        )  # fmt: skip
+        _set_cursor(con, network, chain_id, upto, RECEIPTS_STREAM)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return n
 
 
 def stored_tail(
@@ -268,7 +436,7 @@ def retract_above(
         cur = get_cursor(con, network)
         jid = _next_journal_id(con)
         counts = {}
-        for t in ("blocks", "logs", "receipts"):
+        for t in ("blocks", "logs", "transactions", "receipts"):
             con.execute(
                 f"insert into raw.orphaned_{t} select *, ? from raw.{t} "
                 "where chain_id = ? and block_number > ?",
@@ -316,6 +484,9 @@ def retract_above(
             ],
         )
         _set_cursor(con, network, chain_id, ancestor)
+        rc = get_cursor(con, network, RECEIPTS_STREAM)
+        if rc is not None and rc.block_number > above:
+            _set_cursor(con, network, chain_id, ancestor, RECEIPTS_STREAM)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -116,6 +116,52 @@ def test_decoded_fields_equal_web3(ingest_chain: IngestChain, ingested: Path) ->
     assert expected - checked <= {"vesting_vault__tokens_released"}, expected - checked
 
 
+def test_transactions_and_receipts_equal_the_nodes(
+    ingest_chain: IngestChain, ingested: Path
+) -> None:
+    """raw.transactions holds each transaction that emitted a log, once, with its fields as the
+    node serves them; the receipts stream caught up and holds each one's receipt."""
+    con = duckdb.connect(str(ingested), read_only=True)
+    try:
+        emitting = con.execute(
+            "select count(distinct (block_hash, tx_hash)) from raw.logs where chain_id = 1612"
+        ).fetchall()[0][0]
+        txs = con.sql(
+            "select t.*, r.gas_used, r.effective_gas_price, r.status, r.tx_from as r_from "
+            "from raw.transactions t left join raw.receipts r using (chain_id, block_hash, "
+            "tx_hash) where t.chain_id = 1612 order by t.block_number, t.tx_index"
+        )
+        names = txs.columns
+        rows = [dict(zip(names, r, strict=True)) for r in txs.fetchall()]
+        cursors = dict(
+            con.execute(
+                "select stream, block_number from raw.cursors where network = ?", [MAINNET]
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert len(rows) == emitting == len({(r["block_hash"], r["tx_hash"]) for r in rows})
+    assert cursors == {"logs": ingest_chain.head, "receipts": ingest_chain.head}
+    assert all(r["gas_used"] is not None for r in rows), "a transaction without its receipt"
+    w3 = Web3(Web3.HTTPProvider(ingest_chain.url))
+    for r in rows[:: max(1, len(rows) // 25)]:
+        tx = w3.eth.get_transaction(r["tx_hash"])
+        rc = w3.eth.get_transaction_receipt(r["tx_hash"])
+        assert (r["tx_from"], r["r_from"]) == (tx["from"].lower(), tx["from"].lower())
+        assert r["tx_to"] == (tx["to"].lower() if tx["to"] else None)
+        assert (r["nonce"], r["value_wei"], r["gas_limit"]) == (
+            tx["nonce"],
+            tx["value"],
+            tx["gas"],
+        )
+        assert r["input_selector"] == "0x" + bytes(tx["input"][:4]).hex()
+        assert (r["gas_used"], r["effective_gas_price"], r["status"]) == (
+            rc["gasUsed"],
+            rc["effectiveGasPrice"],
+            rc["status"],
+        )
+
+
 def test_undecodable_logs_are_dead_lettered_with_reason(ingested: Path) -> None:
     con = duckdb.connect(str(ingested), read_only=True)
     rows = con.execute(
@@ -136,6 +182,31 @@ def test_rerun_adds_nothing(
     s = ingest_range(MAINNET, end=ingest_chain.head)
     assert s.logs == 0 and s.commits == 0
     assert sorted(warehouse_keys(ingested, 1612)) == sorted(before)
+
+
+def test_receipts_stream_left_behind_catches_up(
+    ingest_chain: IngestChain, ingested: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The logs stream alone (receipts=False) leaves the receipts cursor behind; the next run
+    fetches no log again and brings the receipts up to the logs cursor."""
+    wh = tmp_path / "w.duckdb"
+    ingest_chain.apply(monkeypatch, wh)
+    s = ingest_range(MAINNET, end=ingest_chain.head, receipts=False)
+    assert s.logs > 0 and s.receipts == 0
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute("select count(*) from raw.receipts").fetchall() == [(0,)]
+    assert con.execute("select stream from raw.cursors").fetchall() == [("logs",)]
+    con.close()
+    s2 = ingest_range(MAINNET, end=ingest_chain.head)
+    assert s2.logs == 0 and s2.receipts > 0
+    con = duckdb.connect(str(wh), read_only=True)
+    ref = duckdb.connect(str(ingested), read_only=True)
+    try:
+        q = "select * exclude (journal_id) from raw.receipts where chain_id = 1612 order by all"
+        assert con.execute(q).fetchall() == ref.execute(q).fetchall()
+    finally:
+        con.close()
+        ref.close()
 
 
 def _dump(path: Path) -> dict[str, list[Any]]:

@@ -38,15 +38,36 @@ def _child(network: str, end: int, wh: str, conn: Connection) -> None:
 
 
 def _check_prefix(wh: Path, truth: set[tuple[int, str, int]]) -> int:
-    """Warehouse logs == truth up to the cursor; returns the cursor (-1 if none)."""
+    """Warehouse logs == truth up to the logs cursor, and each transaction up to the receipts
+    cursor has exactly one receipt; returns the logs cursor (-1 if none)."""
     if not wh.exists():
         return -1
     con = connect(wh, read_only=True, wait_s=10)
     try:
-        rows = con.execute("select block_number from raw.cursors").fetchall()
+        if not con.execute(
+            "select 1 from information_schema.tables where table_schema = 'raw' "
+            "and table_name = 'transactions'"
+        ).fetchall():
+            return -1  # killed before the migrations committed: nothing ingested yet
+        cursors = dict(con.execute("select stream, block_number from raw.cursors").fetchall())
+        rc = int(cursors.get("receipts", -1))
+        bad = con.execute(
+            "select count(*) from raw.transactions t full join raw.receipts r using "
+            "(chain_id, block_hash, tx_hash) where coalesce(t.block_number, r.block_number) <= ?"
+            " and (t.tx_hash is null or r.tx_hash is null)",
+            [rc],
+        ).fetchall()[0][0]
+        dup = con.execute(
+            "select count(*) - count(distinct (block_hash, tx_hash)) from raw.receipts"
+        ).fetchall()[0][0]
+        tx_dup = con.execute(
+            "select count(*) - count(distinct (block_hash, tx_hash)) from raw.transactions"
+        ).fetchall()[0][0]
     finally:
         con.close()
-    cursor = int(rows[0][0]) if rows else -1
+    assert (bad, dup, tx_dup) == (0, 0, 0), "receipts do not match transactions after a crash"
+    cursor = int(cursors.get("logs", -1))
+    assert rc <= cursor, "the receipts stream ran ahead of the logs"
     got = warehouse_keys(wh, 1612)
     assert len(got) == len(set(got)), "duplicate logs after a crash"
     assert set(got) == {k for k in truth if k[0] <= cursor}, "missing or extra logs vs cursor"
@@ -111,3 +132,9 @@ def test_kill_9_at_random_moments(
     assert _check_prefix(wh, truth) == head
     got = warehouse_keys(wh, 1612)
     assert sorted(got) == sorted(truth)
+    con = connect(wh, read_only=True, wait_s=10)
+    try:
+        streams = dict(con.execute("select stream, block_number from raw.cursors").fetchall())
+    finally:
+        con.close()
+    assert streams == {"logs": head, "receipts": head}

@@ -11,6 +11,7 @@ from pipelines.chain import ChainReader, RetryPolicy, RpcClient, RpcUnavailable
 from pipelines.chain.testing import FAULTS, FaultProxy
 from pipelines.config import get_network
 from pipelines.ingest import ingest_range
+from pipelines.store import connect
 from tests.ingest.conftest import MAINNET, IngestChain
 from tests.ingest.truth import node_keys, node_logs, per_block, warehouse_keys
 
@@ -34,6 +35,19 @@ def test_ingest_through_faults_equals_truth(
     got = warehouse_keys(wh, 1612)
     assert len(got) == len(set(got))
     assert set(got) == truth and per_block(got) == per_block(truth)
+    con = connect(wh, read_only=True)
+    try:
+        txs, receipts, matched = con.execute(
+            "select (select count(*) from raw.transactions), (select count(*) from "
+            "raw.receipts), (select count(*) from raw.transactions join raw.receipts "
+            "using (chain_id, block_hash, tx_hash))"
+        ).fetchall()[0]
+        emitting = con.execute(
+            "select count(distinct (block_hash, tx_hash)) from raw.logs"
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+    assert txs == receipts == matched == emitting, "receipts through faults are incomplete"
 
 
 def test_too_many_results_bisects_and_adapts(ingest_chain: IngestChain) -> None:
@@ -43,7 +57,16 @@ def test_too_many_results_bisects_and_adapts(ingest_chain: IngestChain) -> None:
         logs = reader.get_logs(0, ingest_chain.head)
         assert reader.adaptive.current() <= 4
         rpc.close()
-    assert node_keys(logs) == node_keys(
+    got = {
+        (int(n), h, int(i))
+        for n, h, i in zip(
+            logs.column("block_number").to_pylist(),
+            logs.column("block_hash").to_pylist(),
+            logs.column("log_index").to_pylist(),
+            strict=True,
+        )
+    }
+    assert got == node_keys(
         node_logs(ingest_chain.url, ingest_chain.addresses, 0, ingest_chain.head)
     )
 

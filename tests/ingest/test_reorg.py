@@ -38,12 +38,14 @@ def reorg_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def _cursor(wh: Path) -> tuple[int, str] | None:
+    """The block both streams (logs, receipts) have reached, if they agree."""
     con = connect(wh, read_only=True, wait_s=10)
     try:
         rows = con.execute(
-            "select block_number, block_hash from raw.cursors where network = ?", [MAINNET]
+            "select distinct block_number, block_hash from raw.cursors where network = ?",
+            [MAINNET],
         ).fetchall()
-        return (int(rows[0][0]), rows[0][1]) if rows else None
+        return (int(rows[0][0]), rows[0][1]) if len(rows) == 1 else None
     finally:
         con.close()
 
@@ -72,8 +74,13 @@ def _assert_canonical(wh: Path, node: Node, addresses: list[str]) -> None:
                 "union all select block_hash, log_index from raw.dead_letters"
             ).fetchall()
         )
+        unmatched = con.execute(
+            "select count(*) from raw.transactions t full join raw.receipts r "
+            "using (chain_id, block_hash, tx_hash) where t.tx_hash is null or r.tx_hash is null"
+        ).fetchall()[0][0]
     finally:
         con.close()
+    assert unmatched == 0, "a transaction without its receipt, or a receipt of a retracted one"
     canon = node.batch([("eth_getBlockByNumber", [hex(n), False]) for n, _ in blocks])
     for (n, h), c in zip(blocks, canon, strict=True):
         assert c is not None and c["hash"] == h, f"non-canonical block {n} in raw.blocks"

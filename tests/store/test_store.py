@@ -14,7 +14,7 @@ from pipelines.store import ChainMismatch, WarehouseLocked, bind_network, connec
 
 def test_migrations_apply_once(tmp_path: Path) -> None:
     con = connect(tmp_path / "w.duckdb")
-    assert migrate(con) == [1]
+    assert migrate(con) == [1, 2]
     assert migrate(con) == []
     tables = {
         t
@@ -26,11 +26,42 @@ def test_migrations_apply_once(tmp_path: Path) -> None:
         "raw.logs",
         "raw.blocks",
         "raw.receipts",
+        "raw.transactions",
         "raw.ingest_journal",
         "raw.cursors",
         "raw.dead_letters",
         "main.schema_migrations",
     } <= tables
+    con.close()
+
+
+def test_migration_2_carries_senders_and_receipts_cursor_over(tmp_path: Path) -> None:
+    """A warehouse written before raw.transactions (receipts committed with their logs) gets
+    its senders from its receipts, and a receipts cursor equal to its logs cursor."""
+    from pipelines.store.db import migrations
+
+    con = connect(tmp_path / "w.duckdb")
+    v1 = migrations()[0]
+    con.execute(v1[2])
+    con.execute(
+        "create table schema_migrations (version integer not null, name varchar not null, "
+        "checksum varchar not null, applied_at timestamp not null)"
+    )
+    con.execute("insert into schema_migrations values (1, ?, 'x', now()::timestamp)", [v1[1]])
+    con.execute(
+        "insert into raw.receipts (chain_id, block_number, block_hash, tx_hash, tx_index, "
+        "tx_from, tx_to, tx_type, gas_used, effective_gas_price, journal_id) values "
+        "(1612, 5, '0xb5', '0xt1', 0, '0xaa', '0xcc', 2, 21000, 1000000000, 1)"
+    )
+    con.execute("insert into raw.cursors values ('n', 'logs', 1612, 5, '0xb5', now()::timestamp)")
+    assert migrate(con) == [2]
+    assert con.execute(
+        "select block_number, tx_hash, tx_from, tx_to, gas_price from raw.transactions"
+    ).fetchall() == [(5, "0xt1", "0xaa", "0xcc", 1000000000)]
+    assert sorted(con.execute("select stream, block_number from raw.cursors").fetchall()) == [
+        ("logs", 5),
+        ("receipts", 5),
+    ]
     con.close()
 
 

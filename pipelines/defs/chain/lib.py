@@ -26,11 +26,12 @@ def head_block(rpc: RpcClient) -> int:
 
 
 def finalized_ingested(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Per network, the highest block that is both committed and final (the cursor capped by
-    the finalized height the node reported at the last append)."""
+    """Per network, the highest block that is both committed and final: the lower of the
+    stream cursors (logs, receipts), capped by the finalized height the node reported at the
+    last append."""
     rows = con.execute(
         """
-        select c.network, least(max(c.block_number), max(j.finalized_block))
+        select c.network, least(min(c.block_number), max(j.finalized_block))
         from raw.cursors c
         join raw.ingest_journal j on j.network = c.network and j.action = 'append'
         where j.finalized_block is not null
