@@ -25,6 +25,7 @@ COMMON_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 _RENAMES = {"from": "from_address", "to": "to_address"}
 _TYPE = re.compile(r"^(u?int)(\d*)$|^bytes(\d+)$")
+_ARRAY = re.compile(r"^(.+)\[(\d*)\]$")
 
 
 def snake(name: str) -> str:
@@ -53,11 +54,45 @@ def duck_type(abi_type: str) -> str:
 
 
 def is_static_word(abi_type: str) -> bool:
-    """One 32-byte word that SQL can decode by slicing (unsigned ints, address, bool, bytesN)."""
+    """One 32-byte word that SQL can decode by slicing (ints, address, bool, bytesN)."""
     if abi_type in ("address", "bool"):
         return True
     m = _TYPE.match(abi_type)
-    return bool(m and (m.group(1) == "uint" or m.group(3)))
+    if m and m.group(1):
+        bits = int(m.group(2) or 256)
+        return bits % 8 == 0 and 8 <= bits <= 256
+    return bool(m and m.group(3) and 1 <= int(m.group(3)) <= 32)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the columnar (SQL) decoder reads one body field.
+
+    kind: ``word`` (one static word in the head), ``fixed`` (``T[k]``: k words in the head),
+    ``array`` (``T[]``: head word = offset of a length word followed by that many words),
+    ``bytes`` / ``string`` (head word = offset of a length word followed by the padded bytes).
+    ``elem`` is the one-word element type of word/fixed/array; ``words`` the head words used.
+    """
+
+    kind: str
+    elem: str = ""
+    words: int = 1
+
+
+def sql_layout(abi_type: str) -> Layout | None:
+    """The layout of a body field, or None when SQL cannot decode it (tuples, nested arrays,
+    arrays of dynamic types): such events fall back to eth_abi row by row."""
+    if is_static_word(abi_type):
+        return Layout("word", abi_type)
+    if abi_type in ("bytes", "string"):
+        return Layout(abi_type)
+    m = _ARRAY.match(abi_type)
+    if m and is_static_word(m.group(1)):
+        if not m.group(2):
+            return Layout("array", m.group(1))
+        if int(m.group(2)) > 0:
+            return Layout("fixed", m.group(1), int(m.group(2)))
+    return None
 
 
 @dataclass(frozen=True)
@@ -99,12 +134,11 @@ class EventSpec:
         return tuple(p for p in self.params if not p.indexed)
 
     @property
-    def vectorized(self) -> bool:
-        """True when SQL slicing decodes every field: all fields are single static words."""
-        return all(
-            is_static_word(p.abi_type) if not p.indexed or is_value_type(p.abi_type) else True
-            for p in self.params
-        )
+    def columnar(self) -> bool:
+        """True when SQL decodes every field (static words, ``T[]``/``T[k]`` of static words,
+        ``bytes``, ``string``; an indexed value type is one word, any other indexed field its
+        hash); otherwise the decoder falls back to eth_abi row by row."""
+        return all(p.indexed or sql_layout(p.abi_type) is not None for p in self.params)
 
     def columns(self) -> list[tuple[str, str]]:
         return [*COMMON_COLUMNS, *((p.column, p.sql_type) for p in self.params)]

@@ -1,13 +1,45 @@
 """Columnar, ABI-driven decoding of staged logs into decoded.<abi>__<event> tables.
 
-Static events (every field one 32-byte word) are decoded in DuckDB SQL by slicing hex; events
-with strings, bytes or arrays (a minority) go through eth_abi row by row. Whatever does not
-decode goes to raw.dead_letters with a reason; nothing is dropped.
+Every event whose fields are static words (ints, address, bool, bytesN), arrays of them
+(``T[]``, ``T[k]``), ``bytes`` or ``string`` is decoded in DuckDB SQL over the whole batch, with
+no per-row Python (``_plan`` builds the statement):
+
+- events of static words only: by slicing hex; the data must be exactly the head long;
+- events with dynamic fields: by following the head. A dynamic field's head word is a byte
+  offset into the data; at the offset a length word, then ``length`` words (``T[]``: a list of
+  one expression per element up to ``UNROLL`` elements, ``list_transform`` beyond) or
+  ``length`` bytes zero-padded to 32 (``bytes`` as 0x-hex; ``string`` via ``decode()``, which
+  refuses invalid UTF-8 as Python's strict codec does).
+
+A log decodes exactly when ``eth_abi.decode(types, data)`` (strict, as web3.py calls it)
+accepts it and every value fits its column (uint256 -> UHUGEINT, ...); tests/decode checks this
+against eth_abi on random and on mutated encodings. So, like eth_abi, a dynamic event may carry
+bytes after its last tail and point its offsets anywhere after the head (non-canonical but valid
+encodings), but no read may run past the end of the data, no offset may point into the head,
+padding must be zero and strings UTF-8. The data is taken to be hex as the node serves it
+(JSON-RPC DATA): a non-hex digit fails where a number, offset, length or string is parsed, but
+address and bytes digits are copied (lowercased) and unread bytes are not looked at; checking
+every digit would cost more than decoding.
+
+Whatever does not decode goes to raw.dead_letters; the reason is the first failing check in
+this order: ``wrong_topic_count``; ``decode_error`` (odd number of hex digits);
+``wrong_data_length`` (data shorter than the head, a field's offset or length running past the
+end; for static events any other length); ``decode_error`` (offset into the head, non-zero
+padding after bytes/string, invalid UTF-8); ``value_out_of_range`` (a value or array element
+that is not a valid value of its type or does not fit its column: uint256 >= 2^128, int256
+outside int128, an address with non-zero high bytes, a bool not 0/1, bytesN with non-zero
+padding). The detail names the event, the field and, for offsets and lengths, the numbers.
+Nothing is dropped: decoded + dead = staged for every event.
+
+Fallback: events with ABI types SQL cannot express (tuples, nested arrays such as
+``uint256[][]``, arrays of dynamic types such as ``string[]``) are decoded with eth_abi row by
+row (``_decode_rows``). None of our ABIs (schemas/abis) use such types.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -15,11 +47,18 @@ import pyarrow as pa
 from eth_abi import decode as abi_decode
 
 from pipelines.config import ConfigError, ContractConfig
-from pipelines.decode.abi import COMMON_COLUMNS, EventSpec, Param, is_value_type, load_abi_events
+from pipelines.decode.abi import (
+    COMMON_COLUMNS,
+    EventSpec,
+    Layout,
+    Param,
+    is_value_type,
+    load_abi_events,
+    sql_layout,
+)
 
 UINT128_MAX = (1 << 128) - 1
 INT128_MIN, INT128_MAX = -(1 << 127), (1 << 127) - 1
-ZERO24 = "0" * 24
 
 # Columns of the stage relation the decoder reads from (one row per log, joined with its block
 # timestamp and transaction sender).
@@ -28,35 +67,73 @@ STAGE_COLUMNS = (
     "contract_address, tx_from, topic0, topic1, topic2, topic3, topic_count, data, event_id"
 )
 _COMMON = ", ".join(c for c, _ in COMMON_COLUMNS)
+_HEX = "[0-9a-fA-F]"
 
 
-def _word_sql(p: Param, word: str) -> tuple[str, str]:
-    """(value, is_valid) SQL for one 64-hex-char word expression."""
-    t = p.abi_type
-    if p.indexed and not is_value_type(t):
-        return f"'0x' || lower({word})", "true"
+def _bits(t: str) -> int:
+    return int(t.removeprefix("u").removeprefix("int") or 256)
+
+
+def _zeros(src: str, pos: str, n: int) -> str:
+    return f"substr({src}, {pos}, {n}) = '{'0' * n}'"
+
+
+def _word(t: str, src: str, pos: str) -> str:
+    """SQL value of the 64-hex-char word of static type ``t`` at 1-based position ``pos`` of
+    ``src``; NULL when the word is not a valid ``t`` or does not fit its column (UHUGEINT and
+    HUGEINT hold 128 bits, UBIGINT and BIGINT 64). Hex digits are checked where a number is
+    parsed; address and bytesN digits are copied (lowercased) as served."""
+
+    def at(off: int, n: int) -> str:
+        return f"substr({src}, {pos}{f' + {off}' if off else ''}, {n})"
+
     if t == "address":
-        return f"'0x' || lower(substr({word}, 25, 40))", f"substr({word}, 1, 24) = '{ZERO24}'"
+        return f"case when {_zeros(src, pos, 24)} then '0x' || lower({at(24, 40)}) end"
     if t == "bool":
-        return (
-            f"({word} = '{'0' * 63}1')",
-            f"({word} in ('{'0' * 64}', '{'0' * 63}1'))",
-        )
+        return f"case {at(0, 64)} when '{'0' * 64}' then false when '{'0' * 63}1' then true end"
     if t.startswith("bytes"):
-        n = int(t[5:])
-        pad = 64 - 2 * n
-        valid = f"substr({word}, {2 * n + 1}) = '{'0' * pad}'" if pad else "true"
-        return f"'0x' || lower(substr({word}, 1, {2 * n}))", valid
-    bits = int(t[4:] or 256)
-    v = f"try_cast('0x' || {word} as uhugeint)"
-    if bits <= 64:
+        n = 2 * int(t[5:])
+        v = f"'0x' || lower({at(0, n)})"
+        return v if n == 64 else f"case when {_zeros(src, f'{pos} + {n}', 64 - n)} then {v} end"
+    bits = min(_bits(t), 128)
+    f = bits // 4  # hex digits the column holds
+    if t.startswith("uint"):
+        typ = "ubigint" if bits <= 64 else "uhugeint"
+        if bits in (64, 128):  # the cast itself refuses a word that does not fit
+            return f"try_cast('0x' || {at(0, 64)} as {typ})"
         return (
-            f"try_cast({v} as ubigint)",
-            f"coalesce({v} <= {(1 << bits) - 1}, false)",
+            f"case when {_zeros(src, pos, 64 - f)} "
+            f"then try_cast('0x' || {at(64 - f, f)} as {typ}) end"
         )
-    if bits < 128:
-        return v, f"coalesce({v} <= {(1 << bits) - 1}, false)"
-    return v, f"{v} is not null"
+    # signed: sign-extended two's complement; the low 64/128 bits give the value
+    pattern = f"(?:0{{{64 - f}}}[0-7]{_HEX}{{{f - 1}}}|[fF]{{{64 - f}}}[89a-fA-F]{_HEX}{{{f - 1}}})"
+    if bits <= 64:
+        u = f"try_cast('0x' || {at(48, 16)} as ubigint)"
+        v = (
+            f"cast(case when {at(48, 1)} < '8' then {u} "
+            f"else {u} - 18446744073709551616 end as bigint)"
+        )
+    else:
+        u = f"try_cast('0x' || {at(32, 32)} as uhugeint)"
+        v = (
+            f"case when {at(32, 1)} < '8' then cast({u} as hugeint) "
+            f"else cast({u} - '170141183460469231731687303715884105728'::uhugeint as hugeint) "
+            "- 170141183460469231731687303715884105727 - 1 end"
+        )
+    return f"case when regexp_full_match({at(0, 64)}, '{pattern}') then {v} end"
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One condition a log must meet to decode; the first failing one names the dead letter."""
+
+    cond: str
+    reason: str
+    detail: str  # SQL expression
 
 
 class Decoder:
@@ -138,7 +215,7 @@ class Decoder:
         for eid, ev in enumerate(self.events):
             if eid not in present:
                 continue
-            if ev.vectorized:
+            if ev.columnar:
                 d, x = self._decode_sql(con, eid, ev, int(present[eid]))
             else:
                 d, x = self._decode_rows(con, eid, ev)
@@ -163,41 +240,28 @@ class Decoder:
     def _decode_sql(
         self, con: duckdb.DuckDBPyConnection, eid: int, ev: EventSpec, n_rows: int
     ) -> tuple[int, int]:
-        n_topics = 1 + len(ev.indexed)
-        data_len = 2 + 64 * len(ev.body)
-        values, valids = [], []
-        ti = 1
-        wi = 0
-        for p in ev.params:
-            if p.indexed:
-                word = f"substr(topic{ti}, 3, 64)"
-                ti += 1
-            else:
-                word = f"substr(data, {3 + 64 * wi}, 64)"
-                wi += 1
-            v, ok = _word_sql(p, word)
-            values.append(f'{v} as "{p.column}"')
-            valids.append(ok)
-        shape = f"topic_count = {n_topics} and length(data) = {data_len}"
-        ok_all = " and ".join(valids) or "true"
-        cols = ", ".join(f'"{p.column}"' for p in ev.params)
+        source, values, checks = _plan(ev, eid)
+        ok = " and ".join(f"({c.cond})" for c in checks)
+        cols = ", ".join([_COMMON, *(f'"{p.column}"' for p in ev.params)])
+        vals = ", ".join([_COMMON, *values])
         n = con.execute(
-            f"insert into decoded.{ev.table} ({_COMMON}, {cols}) "
-            f"select {_COMMON}, {', '.join(values)} from _stage "
-            f"where event_id = {eid} and {shape} and coalesce({ok_all}, false)"
+            f"insert into decoded.{ev.table} ({cols}) "
+            f"select {vals} from ({source}) where coalesce({ok}, false)"
         ).fetchall()
         decoded = int(n[0][0]) if n else 0
         if decoded == n_rows:
             return decoded, 0
-        dead = self._dead(
-            con,
-            f"event_id = {eid} and not ({shape} and coalesce({ok_all}, false))",
-            f"case when topic_count != {n_topics} then 'wrong_topic_count' "
-            f"when length(data) != {data_len} then 'wrong_data_length' "
-            "else 'value_out_of_range' end",
-            f"'{ev.signature}'",
+        whens = " ".join(
+            f"when not coalesce({c.cond}, false) then {_sql_str(c.reason)}" for c in checks
         )
-        return decoded, dead
+        details = " ".join(f"when not coalesce({c.cond}, false) then {c.detail}" for c in checks)
+        dead = con.execute(
+            "insert into raw.dead_letters select chain_id, block_number, block_hash, log_index, "
+            f"tx_hash, contract_address, topic0, data, case {whens} else 'decode_error' end, "
+            f"case {details} else {_sql_str(ev.signature)} end "
+            f"from ({source}) where not coalesce({ok}, false)"
+        ).fetchall()
+        return decoded, int(dead[0][0]) if dead else 0
 
     def _decode_rows(
         self, con: duckdb.DuckDBPyConnection, eid: int, ev: EventSpec
@@ -280,6 +344,168 @@ class Decoder:
             )
             con.unregister("_dead")
         return decoded, len(dead)
+
+
+def _plan(ev: EventSpec, eid: int) -> tuple[str, list[str], list[_Check]]:
+    """(source query over _stage, one value SQL per param, checks) for a columnar event.
+
+    The source computes every value once, as ``_vj`` (NULL, or a list holding a NULL, when
+    not valid), and per dynamic body field j: ``_oj`` its offset in bytes (NULL unless below
+    2^32), ``_rj`` the length word at the offset (NULL unless the offset is valid and the word
+    below 2^32), ``_nj`` the length when the whole tail lies within the data, else NULL, and
+    ``_pj`` the 1-based position in ``data`` of the tail's first element.
+    """
+    sig = ev.signature
+    lay: dict[Param, Layout] = {}
+    for p in ev.body:
+        lo = sql_layout(p.abi_type)
+        if lo is None:
+            raise ValueError(f"{sig}: {p.abi_type} is not columnar")
+        lay[p] = lo
+    head = sum(lo.words for lo in lay.values())
+    static = all(lo.kind in ("word", "fixed") for lo in lay.values())
+    checks = [_Check(f"topic_count = {1 + len(ev.indexed)}", "wrong_topic_count", _sql_str(sig))]
+    if static:  # no offsets: the data is exactly the head
+        checks.append(_Check(f"strlen(data) = {2 + 64 * head}", "wrong_data_length", _sql_str(sig)))
+    else:
+        checks += [
+            _Check(
+                "strlen(data) % 2 = 0",
+                "decode_error",
+                _sql_str(f"{sig}: data is not whole bytes of hex"),
+            ),
+            _Check(
+                f"_len >= {32 * head}",
+                "wrong_data_length",
+                _sql_str(f"{sig}: data shorter than the head ({32 * head} bytes): ")
+                + " || _len || ' bytes'",
+            ),
+        ]
+    l1 = [] if static else ["(strlen(data) - 2) // 2 as _len"]
+    l2: list[str] = []
+    l3: list[str] = []
+    l4: list[str] = []
+    value_checks: list[_Check] = []
+
+    def out_of_range(p: Param, cond: str, what: str) -> None:
+        value_checks.append(
+            _Check(cond, "value_out_of_range", _sql_str(f"{sig}: {p.name}: {what}"))
+        )
+
+    ti = 1
+    wi = 0
+    for j, p in enumerate(ev.params):
+        v = f"_v{j}"
+        if p.indexed:
+            if is_value_type(p.abi_type):
+                l1.append(f"{_word(p.abi_type, f'topic{ti}', '3')} as {v}")
+                out_of_range(p, f"{v} is not null", f"value out of range for {p.abi_type}")
+            else:  # an indexed string/bytes/array is only its keccak hash
+                l1.append(f"'0x' || lower(substr(topic{ti}, 3, 64)) as {v}")
+            ti += 1
+            continue
+        lo = lay[p]
+        pos = 3 + 64 * wi  # position of the field's first head word in data
+        wi += lo.words
+        if lo.kind == "word":
+            l1.append(f"{_word(p.abi_type, 'data', str(pos))} as {v}")
+            out_of_range(p, f"{v} is not null", f"value out of range for {p.abi_type}")
+            continue
+        if lo.kind == "fixed":
+            elems = ", ".join(_word(lo.elem, "data", str(pos + 64 * k)) for k in range(lo.words))
+            l1.append(f"list_value({elems}) as {v}")
+            out_of_range(
+                p, f"list_count({v}) = {lo.words}", f"an element is out of range for {lo.elem}"
+            )
+            continue
+        o, r, n, at = f"_o{j}", f"_r{j}", f"_n{j}", f"_p{j}"
+        l1.append(f"{_u32(str(pos))} as {o}")
+        l2.append(
+            f"case when {o} >= {32 * head} and {o} + 32 <= _len "
+            f"then {_u32(f'2 * {o} + 3')} end as {r}"
+        )
+        tail = f"32 * {r}" if lo.kind == "array" else f"({r} + 31) // 32 * 32"
+        l3 += [f"case when {o} + 32 + {tail} <= _len then {r} end as {n}", f"2 * {o} + 67 as {at}"]
+        checks += [
+            _Check(
+                f"{o} + 32 <= _len",
+                "wrong_data_length",
+                _sql_str(f"{sig}: {p.name}: offset ")
+                + f" || coalesce({o}::varchar, '>= 2^32') || "
+                + _sql_str(" runs past the end of the data (")
+                + " || _len || ' bytes)'",
+            ),
+            _Check(
+                f"{o} >= {32 * head}",
+                "decode_error",
+                _sql_str(f"{sig}: {p.name}: offset ")
+                + f" || {o} || "
+                + _sql_str(f" points into the head ({32 * head} bytes)"),
+            ),
+            _Check(
+                f"{n} is not null",
+                "wrong_data_length",
+                _sql_str(f"{sig}: {p.name}: length ")
+                + f" || coalesce({r}::varchar, '>= 2^32') || "
+                + _sql_str(" runs past the end of the data (")
+                + " || _len || ' bytes)'",
+            ),
+        ]
+        if lo.kind == "array":
+            l4.append(f"{_array(lo.elem, at, n)} as {v}")
+            out_of_range(p, f"list_count({v}) = {n}", f"an element is out of range for {lo.elem}")
+            continue
+        checks.append(
+            _Check(
+                f"ltrim(substr(data, {at} + 2 * {n}, 2 * (({n} + 31) // 32 * 32 - {n})), '0') = ''",
+                "decode_error",
+                _sql_str(f"{sig}: {p.name}: non-zero padding after the {p.abi_type}"),
+            )
+        )
+        if lo.kind == "bytes":
+            l4.append(f"'0x' || lower(substr(data, {at}, 2 * {n})) as {v}")
+        else:
+            l4.append(f"try(decode(from_hex(substr(data, {at}, 2 * {n})))) as {v}")
+            checks.append(
+                _Check(
+                    f"{v} is not null",
+                    "decode_error",
+                    _sql_str(f"{sig}: {p.name}: not UTF-8 (or not hex)"),
+                )
+            )
+    checks += value_checks
+    source = f"select * from _stage where event_id = {eid}"
+    for level in (l1, l2, l3, l4):
+        if level:
+            source = f"select *, {', '.join(level)} from ({source})"
+    return source, [f"_v{j}" for j in range(len(ev.params))], checks
+
+
+# Arrays up to this long are built from one expression per element (list_value, sliced to the
+# length); longer ones with list_transform, about 5x slower per element: inside a lambda DuckDB
+# no longer knows that data is ASCII and substr scans the string from its start.
+UNROLL = 16
+
+
+def _array(elem: str, at: str, n: str) -> str:
+    """SQL list of the ``n`` words of type ``elem`` starting at position ``at`` of data."""
+    words = ", ".join(
+        f"case when {k} < {n} then {_word(elem, 'data', f'{at} + {64 * k}' if k else at)} end"
+        for k in range(UNROLL)
+    )
+    lam = _word(elem, "data", f"{at} + 64 * _i")
+    return (
+        f"case when {n} <= {UNROLL} then list_slice(list_value({words}), 1, {n}) "
+        f"else list_transform(range({n}), lambda _i: {lam}) end"
+    )
+
+
+def _u32(pos: str) -> str:
+    """SQL: the word at hex position ``pos`` of ``data`` as a BIGINT, null unless < 2^32."""
+    return (
+        f"case when {_zeros('data', pos, 56)} "
+        f"then try_cast('0x' || substr(data, {pos} + 56, 8) as bigint) end"
+    )
 
 
 class _OutOfRange(ValueError):

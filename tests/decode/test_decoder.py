@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import duckdb
-import pyarrow as pa
 import pytest
 from eth_abi import encode
 
 from pipelines.config import ConfigError, ContractConfig
 from pipelines.decode import Decoder, load_abi_events
 from pipelines.store import migrate
+from tests.decode.logs import stage
 
 TOKEN = "0x" + "11" * 20
 MODELS = "0x" + "22" * 20
@@ -27,30 +25,6 @@ def _word(x: int) -> str:
 
 def _addr_topic(a: str) -> str:
     return "0x" + a[2:].rjust(64, "0")
-
-
-def _stage(con: duckdb.DuckDBPyConnection, dec: Decoder, logs: list[dict[str, object]]) -> None:
-    n = len(logs)
-    cols = {
-        "chain_id": pa.array([1612] * n, pa.uint32()),
-        "block_number": pa.array([7] * n, pa.uint64()),
-        "block_hash": pa.array(["0x" + "ab" * 32] * n),
-        "block_timestamp": pa.array([dt.datetime(2025, 9, 8)] * n, pa.timestamp("us")),
-        "tx_hash": pa.array(["0x" + "cd" * 32] * n),
-        "tx_index": pa.array([0] * n, pa.uint32()),
-        "log_index": pa.array(list(range(n)), pa.uint32()),
-        "contract_address": pa.array([lg["address"] for lg in logs]),
-        "tx_from": pa.array(["0x" + "ee" * 20] * n),
-    }
-    for i in range(4):
-        cols[f"topic{i}"] = pa.array(
-            [lg["topics"][i] if len(lg["topics"]) > i else None for lg in logs],
-            pa.string(),  # type: ignore[arg-type, index]
-        )
-    cols["topic_count"] = pa.array([len(lg["topics"]) for lg in logs], pa.uint8())  # type: ignore[arg-type]
-    cols["data"] = pa.array([lg["data"] for lg in logs])
-    con.register("_t", pa.table(cols))
-    dec.stage(con, "select * from _t")
 
 
 @pytest.fixture
@@ -105,7 +79,7 @@ def test_static_and_dynamic_events_decode_and_bad_ones_are_dead_lettered(
             "data": "0x" + body.hex()[:100],
         },  # truncated dynamic data
     ]
-    _stage(con, dec, logs)
+    stage(con, dec, logs)
     decoded, dead = dec.decode_stage(con)
     assert (decoded, dead) == (2, 7)
     reasons = dict(con.execute("select log_index, reason from raw.dead_letters").fetchall())
@@ -116,9 +90,8 @@ def test_static_and_dynamic_events_decode_and_bad_ones_are_dead_lettered(
         4: "unknown_topic0",
         5: "value_out_of_range",
         7: "value_out_of_range",
-        8: reasons[8],
+        8: "wrong_data_length",
     }
-    assert reasons[8] in ("decode_error", "wrong_data_length")
     assert con.execute(
         "select from_address, to_address, value from decoded.open_token__transfer"
     ).fetchall() == [(a, b, 2**128 - 1)]
