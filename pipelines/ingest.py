@@ -326,7 +326,7 @@ def ingest_range(
     finally:
         lease.release()
         summary_rpc = dict(reader.rpc.stats)
-        reader.rpc.close()
+        reader.close()
     summary.elapsed_s = time.monotonic() - t0
     summary.rpc = summary_rpc
     return summary

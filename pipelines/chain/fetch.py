@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -326,6 +326,20 @@ class ChainReader:
         self.addresses = sorted({a.lower() for a in addresses})
         self.adaptive = adaptive or AdaptiveRange(min(network.max_blocks, 100), network.max_blocks)
         self.workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _fetch_pool(self) -> ThreadPoolExecutor:
+        """The fetch threads, kept for the reader's life (each holds a DuckDB scratch
+        connection that is worth reusing)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="olw-fetch")
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self.rpc.close()
 
     # -- heads ---------------------------------------------------------------------------
     def chain_id(self, deadline_s: float | None = None) -> int:
@@ -519,7 +533,7 @@ class ChainReader:
                 yield job
                 nxt = e + 1
 
-        yield from pipelined(jobs(), self.workers, ahead, stop)
+        yield from pipelined(jobs(), self._fetch_pool(), self.workers, ahead, stop)
 
     # -- receipts ------------------------------------------------------------------------
     def block_receipts(self, number: int, block_hash: str) -> pa.Table:
@@ -554,22 +568,23 @@ class ChainReader:
             for n, h in blocks:
                 yield lambda n=n, h=h: (n, h, self.block_receipts(n, h))  # type: ignore[misc]
 
-        yield from pipelined(jobs(), self.workers, ahead, stop)
+        yield from pipelined(jobs(), self._fetch_pool(), self.workers, ahead, stop)
 
 
 def pipelined(
     jobs: Iterator[Callable[[], R]],
+    pool: ThreadPoolExecutor,
     workers: int,
     ahead: int,
     stop: Callable[[], bool] | None = None,
 ) -> Iterator[R]:
-    """Run ``jobs`` on ``workers`` threads and yield their results in order.
+    """Run ``jobs`` on ``pool`` (``workers`` at a time) and yield their results in order.
 
     A feeder thread submits a job whenever a worker is free and fewer than ``ahead`` results
     wait, so the pool keeps fetching while the consumer is busy (a commit). The first error is
-    raised in the consumer; closing the iterator stops the feeder and drops what is pending.
+    raised in the consumer; closing the iterator stops the feeder, cancels what has not
+    started and waits for what has.
     """
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="olw-fetch")
     running = threading.Semaphore(workers)
     waiting = threading.Semaphore(max(ahead, workers + 1))
     futures: queue.Queue[Future[R] | None] = queue.Queue()
@@ -614,11 +629,12 @@ def pipelined(
     finally:
         closed.set()
         feeder.join()
+        left = []
         while True:
             try:
                 f = futures.get_nowait()
             except queue.Empty:
                 break
-            if f is not None:
-                f.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+            if f is not None and not f.cancel():
+                left.append(f)
+        wait(left)
