@@ -7,6 +7,8 @@ import os
 import random
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -64,6 +66,18 @@ def connect(
             delay = min(delay * 2, 0.25)
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``begin`` … ``commit``; ``rollback`` on any exception (a Ctrl-C included), re-raised."""
+    con.execute("begin")
+    try:
+        yield con
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
 def ddl_dir() -> Path:
     return schemas_dir() / "ddl"
 
@@ -93,16 +107,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         checksum = hashlib.sha256(sql.encode()).hexdigest()[:16]
         if version in done:
             continue
-        con.execute("begin")
-        try:
+        with transaction(con):
             con.execute(sql)
             con.execute(
                 "insert into schema_migrations values (?, ?, ?, now()::timestamp)",
                 [version, name, checksum],
             )
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
         applied.append(version)
     return applied

@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.decode.decoder import Decoder
-from pipelines.store.db import WarehouseError, connect, migrate
+from pipelines.store.db import WarehouseError, connect, migrate, transaction
 
 LOGS_STREAM = "logs"
 RECEIPTS_STREAM = "receipts"
@@ -239,8 +239,7 @@ def append_batch(
     """Append one batch (blocks, transactions, logs), decode it, journal it and move the logs
     cursor, in one transaction. Receipts follow in their own stream (:func:`append_receipts`).
     """
-    con.execute("begin")
-    try:
+    with transaction(con):
         _expect(con, network, LOGS_STREAM, expect_cursor)
         jid = _next_journal_id(con)
         con.register("_b_headers", batch.headers)
@@ -294,10 +293,6 @@ def append_batch(
         _set_cursor(con, network, chain_id, Cursor(batch.end, batch.end_hash))
         if range_size is not None:
             set_range_size(con, network, range_size)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return {
         "journal_id": jid,
         "blocks": n_blocks,
@@ -366,8 +361,7 @@ def append_receipts(
     """Store the receipts of our transactions in blocks start..upto (fetch.RECEIPT_FIELDS as
     served, any superset of ours), journal them and move the receipts cursor to ``upto``, in
     one transaction. Every transaction of ours in the range must get exactly one receipt."""
-    con.execute("begin")
-    try:
+    with transaction(con):
         _expect(con, network, RECEIPTS_STREAM, expect_cursor)
         jid = _next_journal_id(con)
         con.register("_b_receipts", receipts)
@@ -401,10 +395,6 @@ def append_receipts(
             0, 0, n, 0, 0, None, None,
         )  # fmt: skip
         _set_cursor(con, network, chain_id, upto, RECEIPTS_STREAM)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return n
 
 
@@ -431,8 +421,7 @@ def retract_above(
 ) -> dict[str, int]:
     """Move every block above the common ancestor to raw.orphaned_*, in one transaction."""
     above = -1 if ancestor is None else ancestor.block_number
-    con.execute("begin")
-    try:
+    with transaction(con):
         cur = get_cursor(con, network)
         jid = _next_journal_id(con)
         counts = {}
@@ -487,10 +476,6 @@ def retract_above(
         rc = get_cursor(con, network, RECEIPTS_STREAM)
         if rc is not None and rc.block_number > above:
             _set_cursor(con, network, chain_id, ancestor, RECEIPTS_STREAM)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return {
         "journal_id": jid,
         **counts,
@@ -505,8 +490,7 @@ def rebuild_decoded(
     con: duckdb.DuckDBPyConnection, decoders: dict[int, Decoder], drop: bool = True
 ) -> dict[str, int]:
     """Replay: drop decoded.* and the dead letters, rebuild both from the raw tables."""
-    con.execute("begin")
-    try:
+    with transaction(con):
         if drop:
             for (table,) in con.execute(
                 "select table_name from information_schema.tables where table_schema = 'decoded' "
@@ -521,10 +505,6 @@ def rebuild_decoded(
             d, x = decoder.decode_stage(con)
             total_decoded += d
             total_dead += x
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return {"decoded": total_decoded, "dead_letters": total_dead}
 
 
