@@ -169,7 +169,70 @@ def web3_baseline(
     return n, time.monotonic() - t0
 
 
-def main(n_logs: int = int(os.environ.get("OLW_BENCH_LOGS", 1_000_000))) -> None:
+def _mix_child(conn: Any, warehouse: str) -> None:
+    """The logs stream over the simulator's whole mainnet: every event type, arrays included."""
+    import duckdb
+
+    from pipelines.ingest import ingest_range
+
+    s = ingest_range(NETWORK, warehouse=warehouse, receipts=False)
+    con = duckdb.connect(warehouse, read_only=True)
+    dynamic = sum(
+        con.execute(f"select count(*) from decoded.{t}").fetchall()[0][0]
+        for t in (
+            "attribution_engine__contributors_rewarded",
+            "model_registry__model_registered",
+            "datanet_registry__datanet_created",
+        )
+    )
+    con.close()
+    conn.send(
+        {
+            "logs": s.logs,
+            "decoded": s.decoded,
+            "dead": s.dead_letters,
+            "s": s.elapsed_s,
+            "blocks": s.blocks,
+            "head": s.cursor,
+            "dynamic": dynamic,
+        }
+    )
+
+
+def mix(con: Console, events: int) -> dict[str, Any]:
+    """Ingest the simulator's default scenario scaled to ``events`` inference-related events
+    (a fresh devnet), with the raw getLogs ceiling over the same blocks."""
+    from pipelines.devnet.harness import running_devnet
+
+    home = Path(tempfile.mkdtemp(prefix="olw-bench-mix-"))
+    try:
+        con.print(f"simulating the default scenario with --events {events:,} on a fresh devnet …")
+        t0 = time.monotonic()
+        with running_devnet(home, scenario="default", seed=7, events=events) as h:
+            sim_s = time.monotonic() - t0
+            os.environ.update(h.env)
+            url = h.urls[NETWORK]
+            contracts = json.loads((h.contracts_dir / f"{NETWORK}.json").read_text())["contracts"]
+            addresses = sorted(c["address"] for c in contracts.values())
+            ctx = multiprocessing.get_context("fork")
+            parent, child = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_mix_child, args=(child, str(home / "mix.duckdb")))
+            proc.start()
+            out: dict[str, Any] = parent.recv()
+            proc.join()
+            # requests of about the size the adaptive range settles on (~2,000 logs)
+            span = max(1, round(2000 * out["blocks"] / max(1, out["logs"])))
+            raw_n, raw_s = raw_ceiling(url, addresses, 0, out["head"], span)
+        out.update(sim_s=sim_s, raw_n=raw_n, raw_s=raw_s, span=span)
+        return out
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def main(
+    n_logs: int = int(os.environ.get("OLW_BENCH_LOGS", 1_000_000)),
+    mix_events: int = int(os.environ.get("OLW_BENCH_MIX_EVENTS", 200_000)),
+) -> None:
     from pipelines.devnet.harness import running_devnet
 
     con = Console()
@@ -203,6 +266,7 @@ def main(n_logs: int = int(os.environ.get("OLW_BENCH_LOGS", 1_000_000))) -> None
             w3_n, w3_s = web3_baseline(url, token, start, end, 20_000)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+    mixed = mix(con, mix_events) if mix_events > 0 else None
 
     load_end = os.getloadavg()
     e2e_rate = e2e["logs"] / e2e["s"]
@@ -248,6 +312,18 @@ def main(n_logs: int = int(os.environ.get("OLW_BENCH_LOGS", 1_000_000))) -> None
     t.add_row("end-to-end / web3.py", f"{e2e_rate / w3_rate:,.1f}x", ">= 30x")
     t.add_row("end-to-end / raw ceiling", f"{e2e_rate / raw_rate:.2f}", ">= 0.50")
     t.add_row("both streams / ceiling with receipts", f"{total_rate / both_rate:.2f}", "")
+    if mixed is not None:
+        m_rate = mixed["logs"] / mixed["s"]
+        m_raw = mixed["raw_n"] / mixed["raw_s"]
+        t.add_row(
+            f"simulator mix ({mix_events:,} inference events, {mixed['sim_s']:.0f} s to make): "
+            "logs / with arrays or strings",
+            f"{mixed['logs']:,} / {mixed['dynamic']:,}",
+            "",
+        )
+        t.add_row("  mix end-to-end logs/s (logs stream)", f"{m_rate:,.0f}", "")
+        t.add_row(f"  mix raw ceiling logs/s ({mixed['span']}-block requests)", f"{m_raw:,.0f}", "")
+        t.add_row("  mix end-to-end / raw ceiling", f"{m_rate / m_raw:.2f}", "")
     t.add_row(
         "load average (1/5/15 min) at start / end",
         f"{'/'.join(f'{x:.1f}' for x in load_start)} / {'/'.join(f'{x:.1f}' for x in load_end)}",
