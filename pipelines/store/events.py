@@ -129,8 +129,7 @@ CHUNK_STAGE_SQL = (
     "from _c_logs l "
     "left join _c_headers h on h.block_hash = l.block_hash "
     "left join _c_txs t on t.block_hash = l.block_hash and t.tx_hash = l.tx_hash "
-    "left join _c_map m on m.a = l.contract_address and m.t0 = l.topic0 "
-    "order by l.block_number, l.log_index"
+    "left join _c_map m on m.a = l.contract_address and m.t0 = l.topic0"
 )
 
 
