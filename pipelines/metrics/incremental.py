@@ -57,6 +57,10 @@ MART_TABLES = (
     "day_blocks",
 )
 STATE_TABLES = ("caller_activity", "caller_models", "funding", "funder_returns")
+# Part of the config fingerprint: bump it when a table's shape changes, so that a warehouse
+# built by older code is rebuilt in full once instead of merging into tables it cannot fill.
+# 2: caller_models holds one model list per caller, caller_activity the number of models.
+STATE_VERSION = 2
 
 BOOKKEEPING_DDL = """
 create schema if not exists metrics;
@@ -92,6 +96,7 @@ class RunResult:
 
 def _labels_fingerprint(labels: Labels, cfg: MetricsConfig, buckets: list[Bucket]) -> str:
     h = hashlib.sha256()
+    h.update(f"state v{STATE_VERSION}".encode())
     h.update(repr(sorted(set(labels.rows))).encode())
     h.update(repr(cfg).encode())
     h.update(repr(buckets).encode())

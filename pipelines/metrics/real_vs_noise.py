@@ -5,9 +5,14 @@ Tables (schema `metrics`):
   called directly): inferences, transactions, fees, tokens. The effective caller of an inference
   routed through a dApp contract is the transaction's sender. Day-local, incremental.
 - `caller_activity` (state): one row per chain and effective caller: transaction count, first and
-  last call, and the running sums of inter-arrival seconds and their squares, which merge across
-  batches exactly, so the cadence CV never needs a full rescan.
-- `caller_models` (state): one row per chain, caller and model: inferences and fees.
+  last call, number of models called, and the running sums of inter-arrival seconds and their
+  squares, which merge across batches exactly, so the cadence CV never needs a full rescan.
+  A batch rewrites the rows of the callers it saw (one day at 10M events touches nearly all).
+- `caller_models` (state): one row per chain and effective caller: the sorted list of models
+  it has called. Rewritten only for a caller that calls a model for the first time: as
+  (caller, model) pair rows (1.8M at 10M events) every batch had to scan them all to find its
+  new pairs, and as a column of caller_activity the lists were rewritten with every touched
+  caller (15 MB more WAL per batch).
 - `funding` (state): one row per chain and address: its first OPEN Transfer received (funder).
 - `funder_returns` (state): one row per chain and address: OPEN it sent back to its funder.
 - `callers`: one row per chain and effective caller: label (real/noise), the reason reported,
@@ -37,10 +42,9 @@ create table if not exists metrics.inference_caller_daily (
 create table if not exists metrics.caller_activity (
     chain_id UINTEGER, caller_address VARCHAR, tx_count UBIGINT, inference_count UBIGINT,
     fee_wei {WEI}, first_call_at TIMESTAMP, last_call_at TIMESTAMP, last_block_number UBIGINT,
-    sum_gap_s HUGEINT, sum_gap_sq HUGEINT, via_dapp_count UBIGINT);
+    sum_gap_s HUGEINT, sum_gap_sq HUGEINT, via_dapp_count UBIGINT, models_called UBIGINT);
 create table if not exists metrics.caller_models (
-    chain_id UINTEGER, caller_address VARCHAR, model_id UBIGINT, inference_count UBIGINT,
-    fee_wei {WEI});
+    chain_id UINTEGER, caller_address VARCHAR, models UBIGINT[]);
 create table if not exists metrics.funding (
     chain_id UINTEGER, address VARCHAR, funder_address VARCHAR, funded_at TIMESTAMP,
     funded_block_number UBIGINT, funding_tx_hash VARCHAR, funded_wei {WEI});
@@ -132,6 +136,34 @@ def update_state(conn: duckdb.DuckDBPyConnection, new_inference: str, new_transf
         from g group by all
         """
     )
+    # Models a caller had not called before. list_contains per element is cheap, where
+    # list_distinct/list_sort over every touched caller's whole list cost 0.7 s at 10M events;
+    # only a caller with a new model gets its (sorted, canonical) list rebuilt.
+    conn.execute(
+        f"""
+        create or replace temp table _cm as
+        with p as (
+            select t.chain_id, {eff} as caller_address,
+                list(distinct t.model_id::UBIGINT) as models
+            from {T_INFERENCE} t {DAPP_JOIN} where {new_inference} group by all
+        ), a as (
+            select p.chain_id, p.caller_address, o.models as old_models,
+                list_filter(p.models, lambda x: not coalesce(list_contains(o.models, x), false))
+                    as added
+            from p left join metrics.caller_models o
+                on o.chain_id = p.chain_id and o.caller_address = p.caller_address
+        )
+        select * from a where len(added) > 0
+        """
+    )
+    conn.execute(
+        "delete from metrics.caller_models o using _cm m "
+        "where o.chain_id = m.chain_id and o.caller_address = m.caller_address"
+    )
+    conn.execute(
+        "insert into metrics.caller_models select chain_id, caller_address, "
+        "list_sort(list_concat(old_models, added)) from _cm"
+    )
     conn.execute(
         f"""
         create or replace temp table _merged as
@@ -147,10 +179,12 @@ def update_state(conn: duckdb.DuckDBPyConnection, new_inference: str, new_transf
                 (epoch(n.first_call_at)::BIGINT - epoch(o.last_call_at)::BIGINT)::HUGEINT
                 * (epoch(n.first_call_at)::BIGINT - epoch(o.last_call_at)::BIGINT), 0)
                 as sum_gap_sq,
-            coalesce(o.via_dapp_count, 0) + n.via_dapp_count as via_dapp_count
+            coalesce(o.via_dapp_count, 0) + n.via_dapp_count as via_dapp_count,
+            (coalesce(o.models_called, 0) + coalesce(len(p.added), 0))::UBIGINT as models_called
         from _new_act n
         left join metrics.caller_activity o
             on o.chain_id = n.chain_id and o.caller_address = n.caller_address
+        left join _cm p on p.chain_id = n.chain_id and p.caller_address = n.caller_address
         """
     )
     conn.execute(
@@ -158,30 +192,6 @@ def update_state(conn: duckdb.DuckDBPyConnection, new_inference: str, new_transf
         "where o.chain_id = m.chain_id and o.caller_address = m.caller_address"
     )
     conn.execute("insert into metrics.caller_activity by name select * from _merged")
-    conn.execute(
-        f"""
-        create or replace temp table _cm as
-        select t.chain_id, {eff} as caller_address, t.model_id::UBIGINT as model_id,
-            count(*) as inference_count, sum(t.fee::{WEI}) as fee_wei
-        from {T_INFERENCE} t {DAPP_JOIN} where {new_inference} group by all
-        """
-    )
-    conn.execute(
-        f"""
-        create or replace temp table _cm2 as
-        select n.chain_id, n.caller_address, n.model_id,
-            coalesce(o.inference_count, 0) + n.inference_count as inference_count,
-            (coalesce(o.fee_wei, 0) + n.fee_wei)::{WEI} as fee_wei
-        from _cm n left join metrics.caller_models o
-            on o.chain_id = n.chain_id and o.caller_address = n.caller_address
-            and o.model_id = n.model_id
-        """
-    )
-    conn.execute(
-        "delete from metrics.caller_models o using _cm2 m where o.chain_id = m.chain_id "
-        "and o.caller_address = m.caller_address and o.model_id = m.model_id"
-    )
-    conn.execute("insert into metrics.caller_models by name select * from _cm2")
     # Funding: the first Transfer an address ever receives names its funder.
     conn.execute(
         f"""
@@ -224,7 +234,7 @@ def update_state(conn: duckdb.DuckDBPyConnection, new_inference: str, new_transf
         "where o.chain_id = m.chain_id and o.address = m.address"
     )
     conn.execute("insert into metrics.funder_returns by name select * from _ret2")
-    for t in ("_new_tx", "_new_act", "_merged", "_cm", "_cm2", "_ret", "_ret2"):
+    for t in ("_new_tx", "_new_act", "_merged", "_cm", "_ret", "_ret2"):
         conn.execute(f"drop table if exists {t}")
 
 
@@ -234,6 +244,7 @@ def classify_callers(conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig) -> pl.
         """
         select a.chain_id, a.caller_address, a.tx_count, a.inference_count,
             a.fee_wei, a.first_call_at, a.last_call_at, a.via_dapp_count,
+            a.models_called,
             a.sum_gap_s::DOUBLE as sum_gap_s, a.sum_gap_sq::DOUBLE as sum_gap_sq,
             f.funder_address, f.funded_wei, coalesce(r.returned_wei, 0)::DECIMAL(38,0)
                 as returned_to_funder_wei,
@@ -247,31 +258,31 @@ def classify_callers(conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig) -> pl.
             on lf.chain_id = f.chain_id and lf.address = f.funder_address
         """
     ).pl()
-    # Self-dealing: calls to a model owned by the caller or by the caller's funder.
+    # Self-dealing: calls to a model owned by the caller or by the caller's funder. The few
+    # (caller, model) pairs that would qualify come from the models and funding tables, and
+    # are checked against the callers' model lists.
     selfd = conn.sql(
         """
-        select cm.chain_id, cm.caller_address,
-            string_agg(distinct cm.model_id::VARCHAR, ',' order by cm.model_id::VARCHAR)
+        with own as (
+            select chain_id, owner_address as caller_address, model_id from metrics.models
+            union
+            select f.chain_id, f.address, m.model_id from metrics.funding f
+            join metrics.models m
+                on m.chain_id = f.chain_id and m.owner_address = f.funder_address
+        )
+        select o.chain_id, o.caller_address,
+            string_agg(distinct o.model_id::VARCHAR, ',' order by o.model_id::VARCHAR)
                 as self_dealing_models
-        from metrics.caller_models cm
-        join metrics.models m on m.chain_id = cm.chain_id and m.model_id = cm.model_id
-        left join metrics.funding f
-            on f.chain_id = cm.chain_id and f.address = cm.caller_address
-        where m.owner_address = cm.caller_address or m.owner_address = f.funder_address
+        from own o
+        join metrics.caller_models cm
+            on cm.chain_id = o.chain_id and cm.caller_address = o.caller_address
+        where list_contains(cm.models, o.model_id)
         group by all
         """
     ).pl()
-    n_models = conn.sql(
-        "select chain_id, caller_address, count(*)::UBIGINT as models_called "
-        "from metrics.caller_models group by all"
-    ).pl()
     excluded = list(cfg.funder_exclude_kinds)
-    df = (
-        acts.join(selfd, on=["chain_id", "caller_address"], how="left")
-        .join(n_models, on=["chain_id", "caller_address"], how="left")
-        .with_columns(
-            funder_counts=pl.col("funder_kind").is_null() | ~pl.col("funder_kind").is_in(excluded)
-        )
+    df = acts.join(selfd, on=["chain_id", "caller_address"], how="left").with_columns(
+        funder_counts=pl.col("funder_kind").is_null() | ~pl.col("funder_kind").is_in(excluded)
     )
     cluster = (
         df.filter(pl.col("funder_address").is_not_null())

@@ -148,6 +148,28 @@ def test_cadence_sums_merge_exactly_across_batches():
     assert conn.execute("select * from metrics.caller_activity").fetchall() == whole
 
 
+def test_model_lists_merge_exactly_across_batches():
+    """A caller calling models it had not called before, and a caller new in the second batch:
+    two merges give the same model lists and counts as one."""
+    conn = _cv_store({"0xaa": [60] * 10, "0xbb": [60] * 10})
+    conn.execute(
+        "update decoded.inference_market__inference_requested set model_id = case "
+        "when block_number <= 6 then 9 - block_number % 2 else 1 + block_number % 4 end"
+    )
+    Labels().register(conn)
+    real_vs_noise.update_state(conn, "true", "false")
+    state = "select * from metrics.{} order by all"
+    whole = {
+        t: conn.execute(state.format(t)).fetchall() for t in ("caller_activity", "caller_models")
+    }
+    assert [r[2] for r in whole["caller_models"]] == [[1, 2, 3, 4, 8, 9], [1, 2, 3, 4]]
+    conn.execute("delete from metrics.caller_activity; delete from metrics.caller_models")
+    real_vs_noise.update_state(conn, "t.block_number <= 6", "false")
+    real_vs_noise.update_state(conn, "t.block_number > 6", "false")
+    for t, rows in whole.items():
+        assert conn.execute(state.format(t)).fetchall() == rows, t
+
+
 def test_exchange_funded_wallets_never_form_a_cluster():
     cfg = MetricsConfig(sybil_min_cluster_size=3)
     df = pl.DataFrame({"funder_kind": ["exchange", None]})
