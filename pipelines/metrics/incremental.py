@@ -319,6 +319,8 @@ def _run(
                     [chain_id, keep, chain_id, floor],
                 )
     _set_state(conn, "journal_seq", str(newest_seq))
+    for t in ("dirty_days", "class_days", "changed_callers"):
+        conn.execute(f"drop table if exists {t}")
 
 
 def _count(conn: duckdb.DuckDBPyConnection, table: str) -> int:
