@@ -32,6 +32,7 @@ T_MODEL_UPDATED = "decoded.model_registry__model_updated"
 T_RELEASED = "decoded.vesting_vault__tokens_released"
 T_SCHEDULE = "decoded.vesting_vault__vesting_schedule_created"
 T_RECEIPTS = "raw.receipts"
+T_BLOCKS = "raw.blocks"
 
 # Tables whose new rows make days dirty; the watermark is kept per (chain_id, table).
 WATCHED_TABLES = (

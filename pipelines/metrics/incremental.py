@@ -21,7 +21,9 @@ import duckdb
 
 from pipelines.metrics import payouts, real_vs_noise, supply
 from pipelines.metrics.common import (
+    T_BLOCKS,
     T_INFERENCE,
+    T_RECEIPTS,
     T_TRANSFER,
     WATCHED_TABLES,
     Labels,
@@ -217,13 +219,18 @@ def _run(
     conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig, buckets: list[Bucket], result: RunResult
 ) -> None:
     sources = [t for t in WATCHED_TABLES if table_exists(conn, t)]
-    wm: dict[str, dict[int, int]] = {t: {} for t in sources}
+    # Receipts arrive in a stream of their own, after their logs (docs/CONTRACTS.md): new
+    # receipts dirty the days of their blocks, so owner gas is never computed from a day
+    # whose receipts were still on their way.
+    late_receipts = table_exists(conn, T_RECEIPTS) and table_exists(conn, T_BLOCKS)
+    watched = sources + ([T_RECEIPTS] if late_receipts else [])
+    wm: dict[str, dict[int, int]] = {t: {} for t in watched}
     for chain_id, table, block in conn.execute(
         "select chain_id, source_table, max_block_number from metrics.watermarks"
     ).fetchall():
         if table in wm:
             wm[table][int(chain_id)] = int(block)
-    for t in sources:
+    for t in watched:
         # A chain with no watermark yet is new from block 0; listing it keeps the predicate
         # complete (see _new_rows_predicate).
         for (chain_id,) in conn.execute(f"select distinct chain_id from {t}").fetchall():
@@ -240,7 +247,7 @@ def _run(
             "where chain_id = ? and max_block_number >= ?",
             [chain_id, block],
         )
-        for t in sources:
+        for t in watched:
             if chain_id in wm[t]:
                 wm[t][chain_id] = min(wm[t][chain_id], block - 1)
 
@@ -249,6 +256,13 @@ def _run(
             conn.execute(
                 f"insert into dirty_days select distinct chain_id, block_timestamp::DATE "
                 f"from {t} t where {_new_rows_predicate(wm[t], complete=True)}"
+            )
+        if late_receipts:
+            conn.execute(
+                "insert into dirty_days select distinct b.chain_id, b.block_timestamp::DATE "
+                f"from {T_RECEIPTS} t join {T_BLOCKS} b on b.chain_id = t.chain_id "
+                "and b.block_hash = t.block_hash "
+                f"where {_new_rows_predicate(wm[T_RECEIPTS], complete=True)}"
             )
     conn.execute("create or replace temp table dirty_days as select distinct * from dirty_days")
     row = next(
@@ -308,7 +322,7 @@ def _run(
         # Rows at or below a chain's (possibly lowered) watermark are unchanged, so the new
         # watermark is the max over the new rows only, a pruned scan, not the whole table.
         conn.execute("delete from metrics.watermarks")
-        for t in sources:
+        for t in watched:
             for chain_id, floor in wm[t].items():
                 # floor -1 (nothing seen) with no rows writes no watermark: still nothing seen.
                 keep = floor if floor >= 0 else None
