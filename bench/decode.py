@@ -257,9 +257,11 @@ def chunk(n_logs: int, repeats: int) -> None:
     whole: list[float] = []
     inner = dec._decode_sql
 
-    def timed(con: duckdb.DuckDBPyConnection, eid: int, ev: EventSpec, n: int) -> tuple[int, int]:
+    def timed(
+        con: duckdb.DuckDBPyConnection, eid: int, ev: EventSpec, *args: Any
+    ) -> tuple[int, int]:
         c = time.thread_time()
-        out = inner(con, eid, ev, n)
+        out = inner(con, eid, ev, *args)
         per_type.setdefault(ev.name, []).append(time.thread_time() - c)
         return out
 

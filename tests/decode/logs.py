@@ -21,8 +21,12 @@ UINT128_MAX = (1 << 128) - 1
 INT128_MIN, INT128_MAX = -(1 << 127), (1 << 127) - 1
 
 
-def stage(con: duckdb.DuckDBPyConnection, dec: Decoder, logs: list[dict[str, Any]]) -> None:
-    """_stage from logs given as {address, topics, data}; log_index is the list position."""
+def stage(
+    con: duckdb.DuckDBPyConnection, dec: Decoder, logs: list[dict[str, Any]], arrow: bool = False
+) -> None:
+    """_stage from logs given as {address, topics, data}; log_index is the list position.
+    A temp table as the store's replay makes it, or with ``arrow`` a registered Arrow table
+    as ingestion's fetch threads hand it over (no column statistics)."""
     n = len(logs)
     cols = {
         "chain_id": pa.array([1612] * n, pa.uint32()),
@@ -44,6 +48,10 @@ def stage(con: duckdb.DuckDBPyConnection, dec: Decoder, logs: list[dict[str, Any
     con.register("_t", pa.table(cols))
     dec.stage(con, "select * from _t")
     con.unregister("_t")
+    if arrow:
+        table = con.sql("select * from _stage").to_arrow_table()
+        con.execute("drop table _stage")
+        con.register("_stage", table)
 
 
 def write_abi(path: Path, name: str, inputs: list[tuple[str, str, bool]]) -> Path:

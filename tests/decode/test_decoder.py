@@ -34,8 +34,9 @@ def con() -> duckdb.DuckDBPyConnection:
     return c
 
 
+@pytest.mark.parametrize("arrow", [False, True])
 def test_static_and_dynamic_events_decode_and_bad_ones_are_dead_lettered(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection, arrow: bool
 ) -> None:
     dec = Decoder(
         [
@@ -79,9 +80,13 @@ def test_static_and_dynamic_events_decode_and_bad_ones_are_dead_lettered(
             "data": "0x" + body.hex()[:100],
         },  # truncated dynamic data
     ]
-    stage(con, dec, logs)
+    stage(con, dec, logs, arrow=arrow)
     decoded, dead = dec.decode_stage(con)
     assert (decoded, dead) == (2, 7)
+    # a registered Arrow stage is decoded from a temp copy (statistics), dropped afterwards
+    assert con.execute(
+        "select table_name from duckdb_tables() where table_name like '_stage%'"
+    ).fetchall() == ([] if arrow else [("_stage",)])
     reasons = dict(con.execute("select log_index, reason from raw.dead_letters").fetchall())
     assert reasons == {
         1: "value_out_of_range",

@@ -5,6 +5,7 @@ dead letters with its reason."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +66,19 @@ ALL_TYPES = [
 ]
 
 
-@pytest.fixture
-def con() -> duckdb.DuckDBPyConnection:
-    c = duckdb.connect()
+ARROW: dict[duckdb.DuckDBPyConnection, bool] = {}  # connection -> stage as Arrow (see _run)
+
+
+@pytest.fixture(params=["temp table", "arrow"])
+def con(request: pytest.FixtureRequest) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection whose _stage (see _run) is a temp table, as the store's replay stages, or
+    a registered Arrow table on one thread, as ingestion's fetch threads stage a chunk."""
+    c = duckdb.connect(config={"threads": 1} if request.param == "arrow" else {})
     migrate(c)
-    return c
+    ARROW[c] = request.param == "arrow"
+    yield c
+    del ARROW[c]
+    c.close()
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +95,7 @@ def _run(
 ) -> tuple[dict[int, list[Any]], dict[int, tuple[str, str]]]:
     """Stage and decode; (decoded event columns by log_index, (reason, detail) by log_index)."""
     dec.ensure_tables(con)
-    stage(con, dec, [lg for _, lg in cases])
+    stage(con, dec, [lg for _, lg in cases], arrow=ARROW[con])
     n_decoded, n_dead = dec.decode_stage(con)
     assert n_decoded + n_dead == len(cases), "a log was dropped"
     rows: dict[int, list[Any]] = {}
@@ -390,7 +399,7 @@ def test_malformed_dynamic_logs_are_dead_lettered_with_their_reason(
     logs = [lg for lg, _ in cases.values()]
     dec = Decoder(CONTRACTS)
     dec.ensure_tables(con)
-    stage(con, dec, logs)
+    stage(con, dec, logs, arrow=ARROW[con])
     assert dec.decode_stage(con) == (2, len(cases) - 2)
     dead = {
         li: (r, d)
