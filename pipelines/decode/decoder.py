@@ -268,9 +268,11 @@ class Decoder:
         ok = " and ".join(f"({c.cond})" for c in checks)
         cols = ", ".join([_COMMON, *(f'"{p.column}"' for p in ev.params)])
         vals = ", ".join([_COMMON, *values])
+        # "offset 0": else DuckDB pushes the filter below the projection and computes every
+        # value twice, once to check it and once to insert it
         n = con.execute(
             f"insert into decoded.{ev.table} ({cols}) "
-            f"select {vals} from ({source}) where coalesce({ok}, false)"
+            f"select {vals} from ({source} offset 0) where coalesce({ok}, false)"
         ).fetchall()
         decoded = int(n[0][0]) if n else 0
         if decoded == n_rows:
@@ -283,7 +285,7 @@ class Decoder:
             "insert into raw.dead_letters select chain_id, block_number, block_hash, log_index, "
             f"tx_hash, contract_address, topic0, data, case {whens} else 'decode_error' end, "
             f"case {details} else {_sql_str(ev.signature)} end "
-            f"from ({source}) where not coalesce({ok}, false)"
+            f"from ({source} offset 0) where not coalesce({ok}, false)"
         ).fetchall()
         return decoded, int(dead[0][0]) if dead else 0
 
