@@ -149,8 +149,8 @@ def test_random_valid_encodings_equal_eth_abi(con: duckdb.DuckDBPyConnection, se
         for _ in range(150):
             values = [random_value(rng, p.abi_type) for p in ev.params]
             cases.append((ev, make_log(ev, address, values)))
-    # the edges by name: empty arrays and strings, 16 elements (the last unrolled length), 17
-    # (list_transform), 2^128-1 everywhere, unicode
+    # the edges by name: empty arrays and strings, 16 elements (the most a reward has on
+    # mainnet), 17, 33, 2^128-1 everywhere, unicode
     top = (1 << 128) - 1
     for n in (0, 1, 16, 17, 33):
         cases.append(
@@ -441,13 +441,52 @@ def test_types_sql_cannot_express_fall_back_to_eth_abi(
     assert dead[1][0] == "value_out_of_range"
 
 
-def test_long_arrays_past_the_unrolled_length(con: duckdb.DuckDBPyConnection) -> None:
-    n = decoder_mod.UNROLL * 3 + 1
+def test_long_arrays(con: duckdb.DuckDBPyConnection) -> None:
+    n = 49
     amounts = [(1 << 128) - 1 - i for i in range(n)]
     lg = _rewarded(_rewarded_data(n, amounts=amounts, who=[f"0x{i:040x}" for i in range(n)]))
     rows, dead = _run(con, Decoder(CONTRACTS), [(REWARDED, lg)])
     assert not dead
     assert rows[0][2:] == [list(range(n)), [f"0x{i:040x}" for i in range(n)], [1] * n, amounts]
+
+
+def test_elements_gathered_out_of_order_are_put_back_in_order(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """list() gathers a log's array elements in the order the unnest made them (one thread
+    per log); should they come out of order the decoder sorts them by position. Unnesting in
+    reverse order makes every log take that path."""
+    explode = decoder_mod._explode
+
+    def reversed_unnest(rows: str, arrays: list[tuple[int, str, str, str]]) -> str:
+        sql = explode(rows, arrays)
+        assert sql.count("unnest(range(") == 1
+        return sql.replace("unnest(range(", "unnest(list_reverse(range(").replace(
+            " as _k from _r)", ") as _k from _r)"
+        )
+
+    monkeypatch.setattr(decoder_mod, "_explode", reversed_unnest)
+    rng = random.Random(5)
+    cases = []
+    for ev, address in DYNAMIC:
+        for _ in range(60):
+            values = [random_value(rng, p.abi_type) for p in ev.params]
+            cases.append((ev, make_log(ev, address, values)))
+    # arrays of one log of different lengths: the shorter ones filtered, then sorted
+    top = (1 << 128) - 1
+    cases.append(
+        (
+            REWARDED,
+            make_log(
+                REWARDED,
+                ENGINE,
+                [b"\x01" * 32, 1, [top - i for i in range(5)], ["0x" + "0b" * 20], [], [7, 8]],
+            ),
+        )
+    )
+    rows, dead = _run(con, Decoder(CONTRACTS), cases)
+    assert not dead
+    _assert_matches_eth_abi(cases, rows, dead)
 
 
 def test_events_without_body_or_params(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
