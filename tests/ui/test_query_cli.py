@@ -103,7 +103,10 @@ def test_query_while_ingesting(devnet: DevnetHandle, tmp_path: Path) -> None:
             sys.executable,
             "-c",
             "from pipelines.ingest import ingest_range; "
-            "s = ingest_range('devnet-mainnet', batch_logs=5000, batch_s=0.5); "
+            # one block per request, one request at a time: a backfill of many small
+            # commits that spans several lock leases, so readers get in between them
+            "s = ingest_range('devnet-mainnet', batch_logs=5000, batch_s=0.5, workers=1, "
+            "max_blocks=1); "
             "print('commits', s.commits)",
         ],
         env=env,
