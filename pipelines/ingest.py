@@ -6,6 +6,7 @@ up with the head; both return an :class:`IngestSummary` and report :class:`Progr
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -230,9 +231,13 @@ def ingest_range(
             summary.retracted_blocks += res["to_block"] - res["from_block"] + 1
             return ancestor
 
+        ready = threading.local()  # the scratch connection each fetch thread has prepared
+
         def prepare(chunk: Chunk) -> Chunk:  # in the fetch thread: stage and decode the chunk
             scratch = thread_duckdb()
-            prepare_scratch(scratch, decoder)
+            if getattr(ready, "con", None) is not scratch:  # once per thread, not per chunk
+                prepare_scratch(scratch, decoder)
+                ready.con = scratch
             chunk.logs = stage_chunk(
                 scratch, chain_id, chunk.logs, chunk.headers, chunk.txs, event_map
             )
