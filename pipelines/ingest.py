@@ -40,7 +40,6 @@ from pipelines.store import (
 from pipelines.store.events import (
     append_receipts,
     decode_chunk,
-    event_map_arrow,
     prepare_scratch,
     receipts_todo,
     stage_chunk,
@@ -190,7 +189,6 @@ def ingest_range(
     """
     net = _resolve(network)
     decoder = Decoder(net.contracts)
-    event_map = event_map_arrow(decoder)
     reader, chain_id = open_reader(net, rpc_url, policy, workers)
     lease = Lease(warehouse or warehouse_path(), wait_s=lock_wait_s)
     t0 = time.monotonic()
@@ -239,7 +237,7 @@ def ingest_range(
                 prepare_scratch(scratch, decoder)
                 ready.con = scratch
             chunk.logs = stage_chunk(
-                scratch, chain_id, chunk.logs, chunk.headers, chunk.txs, event_map
+                scratch, chain_id, chunk.logs, chunk.headers, chunk.txs, decoder.event_map_arrow
             )
             chunk.decoded = decode_chunk(scratch, decoder, chunk.logs)
             return chunk

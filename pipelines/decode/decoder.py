@@ -168,7 +168,8 @@ class Decoder:
                     self.events.append(ev)
                     tables[ev.table] = ev
                 self.event_map.append((c.address.lower(), ev.topic0, ids[key]))
-        self._event_map_arrow = pa.table(
+        # the same map as an Arrow table, for joins in DuckDB (here and in the fetch threads)
+        self.event_map_arrow = pa.table(
             {
                 "a": pa.array([a for a, _, _ in self.event_map], pa.string()),
                 "t0": pa.array([t.lower() for _, t, _ in self.event_map], pa.string()),
@@ -202,7 +203,7 @@ class Decoder:
     # -- decode --------------------------------------------------------------------------
     def stage(self, con: duckdb.DuckDBPyConnection, source_sql: str) -> None:
         """Materialize temp table _stage from a query yielding STAGE_COLUMNS minus event_id."""
-        con.register("_event_map", self._event_map_arrow)
+        con.register("_event_map", self.event_map_arrow)
         try:
             con.execute(
                 "create or replace temp table _stage as select s.*, m.id as event_id "

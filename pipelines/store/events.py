@@ -110,17 +110,6 @@ def stage_sql(where_logs: str, where_join: str = "true") -> str:
     )
 
 
-def event_map_arrow(decoder: Decoder) -> pa.Table:
-    """The decoder's (contract address, topic0) → event id map, as an Arrow table."""
-    return pa.table(
-        {
-            "a": pa.array([a for a, _, _ in decoder.event_map], pa.string()),
-            "t0": pa.array([t.lower() for _, t, _ in decoder.event_map], pa.string()),
-            "id": pa.array([i for _, _, i in decoder.event_map], pa.int32()),
-        }
-    )
-
-
 CHUNK_STAGE_SQL = (
     "select $chain_id::uinteger as chain_id, l.block_number, l.block_hash, "
     "epoch_ms(h.timestamp_unix::bigint * 1000) as block_timestamp, l.tx_hash, l.tx_index, "
