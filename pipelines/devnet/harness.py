@@ -66,7 +66,10 @@ def running_devnet(
     scenario: str | None = None,
     seed: int = 7,
     events: int | None = None,
+    persist: bool = True,
 ) -> Iterator[DevnetHandle]:
+    """Both nodes under ``home``, deployed (and simulated when ``scenario`` is given);
+    ``persist=False`` keeps the chains in memory only, for benchmarks (no state-file dumps)."""
     from pipelines.devnet import nodes
     from pipelines.devnet.deploy import ensure_deployed
     from pipelines.devnet.rpc import Rpc
@@ -84,7 +87,7 @@ def running_devnet(
         env[nets[name].rpc_url_env] = f"http://127.0.0.1:{ports[name]}"
     try:
         with patched_env(env):
-            started = nodes.up(ports=ports)
+            started = nodes.up(ports=ports, persist=persist)
             for name, (rec, _) in started.items():
                 with Rpc(rec.url) as rpc:
                     ensure_deployed(rpc, name, rec.chain_id)

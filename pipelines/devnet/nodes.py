@@ -156,7 +156,12 @@ def _log_tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def start_node(network: str, cid: int, port: int, reset: bool, timeout: float) -> NodeRecord:
+def start_node(
+    network: str, cid: int, port: int, reset: bool, timeout: float, persist: bool = True
+) -> NodeRecord:
+    """Start one anvil node. ``persist=False`` keeps the chain in memory only: anvil rewrites
+    its whole state file every STATE_INTERVAL_S, which for a 1M-log chain is a 1 GB JSON dump
+    that stalls RPC serving for seconds (a throwaway benchmark devnet has no use for it)."""
     binary = anvil_path()
     if not binary.exists():
         raise DevnetError(f"anvil not found at {binary}; run `make install` (npm ci in devnet/)")
@@ -176,8 +181,7 @@ def start_node(network: str, cid: int, port: int, reset: bool, timeout: float) -
         "--host", "127.0.0.1",
         "--port", str(port),
         "--chain-id", str(cid),
-        "--state", str(state),
-        "--state-interval", str(STATE_INTERVAL_S),
+        *(["--state", str(state), "--state-interval", str(STATE_INTERVAL_S)] if persist else []),
         "--timestamp", str(GENESIS_TIMESTAMP),
         # Throughput: no per-block gas cap (the simulator packs thousands of inferences per
         # block), senders impersonated (no signing in Python), FIFO pool, no per-call logging.
@@ -204,8 +208,10 @@ def up(
     ports: dict[str, int] | None = None,
     reset: bool = False,
     timeout: float = 30.0,
+    persist: bool = True,
 ) -> dict[str, tuple[NodeRecord, bool]]:
-    """Start the nodes that are not running; return ``{network: (record, started_now)}``."""
+    """Start the nodes that are not running; return ``{network: (record, started_now)}``.
+    ``persist=False``: chains in memory only (see :func:`start_node`)."""
     ports = {**default_ports(), **(ports or {})}
     cids = chain_ids()
     records = load_records()
@@ -223,7 +229,7 @@ def up(
         if rec is not None and _is_our_anvil(rec.pid):
             # Alive but not answering as expected: stop it rather than leave it behind.
             _terminate(rec.pid)
-        new = start_node(name, cids[name], ports[name], reset, timeout)
+        new = start_node(name, cids[name], ports[name], reset, timeout, persist)
         records[name] = new
         save_records(records)
         out[name] = (new, True)
