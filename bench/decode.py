@@ -4,10 +4,10 @@
    eth_abi row path (now only the fallback for types SQL cannot express) and by the columnar SQL
    path. Prints both rates (wall and CPU), the ratio, and checks that both paths wrote the same
    rows. Run twice by default: 4 elements per array on a temp-table _stage, and 16 elements per
-   array on a registered Arrow _stage (how ingestion calls the decoder).
+   array on a registered Arrow _stage (decode_stage copies it into a temp table first).
 2. A fetch chunk shaped like the simulator's mainnet traffic: 16,000 logs, a quarter of them
    ContributorsRewarded with 1-16 contributors, the rest static events, decoded as ingestion
-   does (``prepare_scratch`` + ``decode_chunk`` on a one-thread in-memory connection). Prints
+   does (``prepare_scratch`` + ``decode_chunk`` on a fetch thread's in-memory connection). Prints
    the thread CPU time per event type (median of the repeats) and for the whole chunk.
 
     uv run python -m bench decode
@@ -35,6 +35,7 @@ import duckdb
 import pyarrow as pa
 from eth_abi import decode, encode
 
+from pipelines.chain.fetch import scratch_duckdb
 from pipelines.config import ContractConfig
 from pipelines.decode import Decoder, EventSpec, load_abi_events
 from pipelines.decode.decoder import STAGE_COLUMNS
@@ -103,7 +104,7 @@ def paths(n_logs: int, width: int, arrow: bool) -> None:
     generate(con, n_logs, width)
     dec.stage(con, "select * from _logs")
     con.execute("drop table _logs")
-    if arrow:  # as decode_chunk does: _stage is a registered Arrow table
+    if arrow:  # a registered Arrow _stage (decode_stage copies it into a temp table)
         stage = con.sql("select * from _stage").to_arrow_table()
         con.execute("drop table _stage")
         con.register("_stage", stage)
@@ -255,8 +256,11 @@ def chunk_stage(n_logs: int, seed: int = 7) -> tuple[Decoder, pa.Table]:
 def chunk(n_logs: int, repeats: int) -> None:
     """Decode one mixed chunk as the fetch threads do; thread CPU time per event type."""
     dec, stage = chunk_stage(n_logs)
-    con = duckdb.connect(config={"threads": 1})
+    con = scratch_duckdb()
     prepare_scratch(con, dec)
+    # as stage_chunk leaves a fetched chunk for decode_chunk: temp table _stage
+    con.register("_chunk", stage)
+    con.execute("create or replace temp table _stage as select * from _chunk")
     per_type: dict[str, list[float]] = {}
     whole: list[float] = []
     inner = dec._decode_sql
@@ -274,12 +278,12 @@ def chunk(n_logs: int, repeats: int) -> None:
     result = None
     for _ in range(repeats):
         c = time.thread_time()
-        result = decode_chunk(con, dec, stage)
+        result = decode_chunk(con, dec)
         whole.append(time.thread_time() - c)
     assert result is not None and (result.n_decoded, result.n_dead) == (n_logs, 0), result
     print(
         f"chunk of {n_logs:,} logs, {counts['ContributorsRewarded']:,} ContributorsRewarded "
-        f"with 1-16 contributors; decode_chunk on a 1-thread connection, registered Arrow "
+        f"with 1-16 contributors; decode_chunk on a fetch thread's connection, temp-table "
         f"_stage, median thread CPU of {repeats} runs; load average {os.getloadavg()[0]:.2f}"
     )
     for name, times in sorted(per_type.items(), key=lambda kv: -statistics.median(kv[1])):

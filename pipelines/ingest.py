@@ -239,7 +239,7 @@ def ingest_range(
             chunk.logs = stage_chunk(
                 scratch, chain_id, chunk.logs, chunk.headers, chunk.txs, decoder.event_map_arrow
             )
-            chunk.decoded = decode_chunk(scratch, decoder, chunk.logs)
+            chunk.decoded = decode_chunk(scratch, decoder)
             return chunk
 
         receipts_done: Cursor | bool | None = False  # the logs cursor receipts caught up with

@@ -175,6 +175,20 @@ _LOWER = {"block_hash", "tx_hash", "tx_from", "tx_to"}
 TX_SCHEMA = pa.schema([(c, pa.string()) for _, c in TX_FIELDS] + [("input_selector", pa.string())])
 
 
+def scratch_duckdb() -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB connection as the fetch threads use for columnar work."""
+    # lossless: a UHUGEINT/HUGEINT leaves as DuckDB's own Arrow extension type, not as
+    # decimal128(38, 0), which wraps values from 2^127 up (a uint256 amount that fits its
+    # column would reach the commit negative and fail it)
+    return duckdb.connect(
+        config={
+            "threads": 1,
+            "enable_external_file_cache": False,
+            "arrow_lossless_conversion": True,
+        }
+    )
+
+
 class _Parsers(threading.local):
     """One in-memory DuckDB connection per fetch thread, for parsing JSON-RPC results."""
 
@@ -182,7 +196,7 @@ class _Parsers(threading.local):
 
     def get(self) -> duckdb.DuckDBPyConnection:
         if self.con is None:
-            self.con = duckdb.connect(config={"threads": 1, "enable_external_file_cache": False})
+            self.con = scratch_duckdb()
         return self.con
 
 

@@ -213,8 +213,14 @@ class Decoder:
         finally:
             con.unregister("_event_map")
 
-    def decode_stage(self, con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-        """Decode _stage into decoded.* and raw.dead_letters; returns (decoded, dead)."""
+    def decode_stage(
+        self, con: duckdb.DuckDBPyConnection, out: dict[str, pa.Table] | None = None
+    ) -> tuple[int, int]:
+        """Decode _stage into decoded.* and raw.dead_letters; returns (decoded, dead).
+
+        With ``out``, the decoded rows are not inserted but put in ``out`` as one Arrow table
+        per decoded.* table (of that table's columns and types), so ingestion's fetch threads
+        hand finished rows to the commit without a round trip through a scratch table."""
         src = "_stage"
         if not _is_table(con, "_stage"):
             # A registered Arrow table (ingestion's fetch threads) has no column statistics, so
@@ -225,12 +231,14 @@ class Decoder:
             src = "_stage_copy"
             con.execute(f"create or replace temp table {src} as select * from _stage")
         try:
-            return self._decode(con, src)
+            return self._decode(con, src, out)
         finally:
             if src != "_stage":
                 con.execute(f"drop table if exists {src}")
 
-    def _decode(self, con: duckdb.DuckDBPyConnection, src: str) -> tuple[int, int]:
+    def _decode(
+        self, con: duckdb.DuckDBPyConnection, src: str, out: dict[str, pa.Table] | None
+    ) -> tuple[int, int]:
         decoded = 0
         dead = 0
         # a few ms per statement: only touch the event types present in this batch
@@ -239,9 +247,9 @@ class Decoder:
             if eid not in present:
                 continue
             if ev.columnar:
-                d, x = self._decode_sql(con, eid, ev, int(present[eid]), src)
+                d, x = self._decode_sql(con, eid, ev, int(present[eid]), src, out)
             else:
-                d, x = self._decode_rows(con, eid, ev, src)
+                d, x = self._decode_rows(con, eid, ev, src, out)
             decoded += d
             dead += x
         if None in present:
@@ -271,18 +279,22 @@ class Decoder:
         ev: EventSpec,
         n_rows: int,
         src: str = "_stage",
+        out: dict[str, pa.Table] | None = None,
     ) -> tuple[int, int]:
         source, values, checks = _plan(ev, eid, src)
         ok = " and ".join(f"({c.cond})" for c in checks)
-        cols = ", ".join([_COMMON, *(f'"{p.column}"' for p in ev.params)])
-        vals = ", ".join([_COMMON, *values])
         # "offset 0": else DuckDB pushes the filter below the projection and computes every
         # value twice, once to check it and once to insert it
-        n = con.execute(
-            f"insert into decoded.{ev.table} ({cols}) "
-            f"select {vals} from ({source} offset 0) where coalesce({ok}, false)"
-        ).fetchall()
-        decoded = int(n[0][0]) if n else 0
+        rows = f"from ({source} offset 0) where coalesce({ok}, false)"
+        if out is not None:
+            got = con.sql(f"select {_typed(ev, values)} {rows}").to_arrow_table()
+            _collect(out, ev.table, got)
+            decoded = got.num_rows
+        else:
+            cols = ", ".join([_COMMON, *(f'"{p.column}"' for p in ev.params)])
+            vals = ", ".join([_COMMON, *values])
+            n = con.execute(f"insert into decoded.{ev.table} ({cols}) select {vals} {rows}")
+            decoded = _count(n)
         if decoded == n_rows:
             return decoded, 0
         whens = " ".join(
@@ -298,7 +310,12 @@ class Decoder:
         return decoded, int(dead[0][0]) if dead else 0
 
     def _decode_rows(
-        self, con: duckdb.DuckDBPyConnection, eid: int, ev: EventSpec, src: str = "_stage"
+        self,
+        con: duckdb.DuckDBPyConnection,
+        eid: int,
+        ev: EventSpec,
+        src: str = "_stage",
+        collect: dict[str, pa.Table] | None = None,
     ) -> tuple[int, int]:
         rows = con.sql(f"select * from {src} where event_id = {eid}").to_arrow_table()
         if rows.num_rows == 0:
@@ -353,10 +370,14 @@ class Decoder:
                 casts.append(f'cast("{p.column}" as {p.sql_type})')
             con.register("_rows", pa.table(cols))
             col_list = ", ".join(f'"{p.column}"' for p in ev.params)
-            con.execute(
-                f"insert into decoded.{ev.table} ({_COMMON}, {col_list}) "
-                f"select {_COMMON}, {', '.join(casts)} from _rows"
-            )
+            if collect is not None:
+                typed = _typed(ev, [f'"{p.column}"' for p in ev.params])
+                _collect(collect, ev.table, con.sql(f"select {typed} from _rows").to_arrow_table())
+            else:
+                con.execute(
+                    f"insert into decoded.{ev.table} ({_COMMON}, {col_list}) "
+                    f"select {_COMMON}, {', '.join(casts)} from _rows"
+                )
             con.unregister("_rows")
             decoded = len(keep)
         if dead:
@@ -558,6 +579,25 @@ def _explode(rows: str, arrays: list[tuple[int, str, str, str]]) -> str:
         f"from (select _rid, data, {cols}, unnest(range({count})) as _k from _r)) "
         "group by _rid) using (_rid)"
     )
+
+
+def _typed(ev: EventSpec, values: list[str]) -> str:
+    """SQL select list: the common columns, then one value per param, each cast to its
+    decoded.* column's type and named as that column (what an insert would store)."""
+    exprs = [c for c, _ in COMMON_COLUMNS] + values
+    return ", ".join(
+        f'cast({e} as {t}) as "{c}"' for e, (c, t) in zip(exprs, ev.columns(), strict=True)
+    )
+
+
+def _collect(out: dict[str, pa.Table], table: str, rows: pa.Table) -> None:
+    if rows.num_rows:
+        out[table] = pa.concat_tables([out[table], rows]) if table in out else rows
+
+
+def _count(res: duckdb.DuckDBPyConnection) -> int:
+    n = res.fetchall()
+    return int(n[0][0]) if n else 0
 
 
 def _is_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

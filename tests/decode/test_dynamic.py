@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 from eth_abi import encode
 
+from pipelines.chain.fetch import scratch_duckdb
 from pipelines.config import ContractConfig
 from pipelines.decode import Decoder, EventSpec, load_abi_events
 from pipelines.decode import decoder as decoder_mod
@@ -67,18 +69,43 @@ ALL_TYPES = [
 
 
 ARROW: dict[duckdb.DuckDBPyConnection, bool] = {}  # connection -> stage as Arrow (see _run)
+COLLECT: set[duckdb.DuckDBPyConnection] = set()  # connections that decode as ingestion does
 
 
-@pytest.fixture(params=["temp table", "arrow"])
+@pytest.fixture(params=["temp table", "arrow", "collect"])
 def con(request: pytest.FixtureRequest) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection whose _stage (see _run) is a temp table, as the store's replay stages, or
-    a registered Arrow table on one thread, as ingestion's fetch threads stage a chunk."""
-    c = duckdb.connect(config={"threads": 1} if request.param == "arrow" else {})
+    """A connection whose _stage (see _run) is a temp table, as the store's replay stages; a
+    registered Arrow table on one thread; or a temp table on one thread whose decoded rows
+    come out as Arrow (``decode_stage(con, out)``), as ingestion's fetch threads decode."""
+    if request.param == "collect":
+        c = scratch_duckdb()
+    else:
+        c = duckdb.connect(config={"threads": 1} if request.param == "arrow" else {})
     migrate(c)
     ARROW[c] = request.param == "arrow"
+    if request.param == "collect":
+        COLLECT.add(c)
     yield c
     del ARROW[c]
+    COLLECT.discard(c)
     c.close()
+
+
+def _decode(con: duckdb.DuckDBPyConnection, dec: Decoder) -> tuple[int, int]:
+    """dec.decode_stage(con); on a collecting connection the Arrow tables it hands out are
+    checked against their decoded.* table's columns and types, then inserted there."""
+    if con not in COLLECT:
+        return dec.decode_stage(con)
+    out: dict[str, pa.Table] = {}
+    counts = dec.decode_stage(con, out)
+    for table, rows in out.items():
+        want = con.sql(f"select * from decoded.{table} limit 0").to_arrow_table().schema
+        assert [(f.name, f.type) for f in rows.schema] == [(f.name, f.type) for f in want]
+        con.register("_out", rows)
+        con.execute(f"insert into decoded.{table} select * from _out")
+        con.unregister("_out")
+    assert sum(t.num_rows for t in out.values()) == counts[0]
+    return counts
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +123,7 @@ def _run(
     """Stage and decode; (decoded event columns by log_index, (reason, detail) by log_index)."""
     dec.ensure_tables(con)
     stage(con, dec, [lg for _, lg in cases], arrow=ARROW[con])
-    n_decoded, n_dead = dec.decode_stage(con)
+    n_decoded, n_dead = _decode(con, dec)
     assert n_decoded + n_dead == len(cases), "a log was dropped"
     rows: dict[int, list[Any]] = {}
     for ev in {ev for ev, _ in cases}:
@@ -400,7 +427,7 @@ def test_malformed_dynamic_logs_are_dead_lettered_with_their_reason(
     dec = Decoder(CONTRACTS)
     dec.ensure_tables(con)
     stage(con, dec, logs, arrow=ARROW[con])
-    assert dec.decode_stage(con) == (2, len(cases) - 2)
+    assert _decode(con, dec) == (2, len(cases) - 2)
     dead = {
         li: (r, d)
         for li, r, d in con.execute(

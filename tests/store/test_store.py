@@ -102,3 +102,83 @@ def test_locked_warehouse_waits_then_names_the_holder(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_fetched_chunk_commits_every_amount_its_column_holds(tmp_path: Path) -> None:
+    """The ingestion path (stage and decode in a fetch thread's scratch connection, Arrow to
+    the commit) stores uint256 amounts up to 2^128 - 1 exactly: Arrow's decimal128(38, 0)
+    would wrap everything from 2^127 up."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from pipelines.chain.fetch import HEADER_SCHEMA, LOG_SCHEMA, TX_SCHEMA, scratch_duckdb
+    from pipelines.config import ContractConfig
+    from pipelines.decode import Decoder
+    from pipelines.store import Batch, append_batch
+    from pipelines.store.events import decode_chunk, prepare_scratch, stage_chunk
+
+    token = "0x" + "11" * 20
+    transfer = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+    amounts = [0, 1, 10**18, 2**127 - 1, 2**127, 2**127 + 1, 2**128 - 1, 2**128]
+    n = len(amounts)
+    block, tx = "0x" + "b1" * 32, "0x" + "7a" * 32
+    logs = pa.table(
+        {
+            "block_number": [9] * n,
+            "block_hash": [block] * n,
+            "log_index": list(range(n)),
+            "tx_hash": [tx] * n,
+            "tx_index": [0] * n,
+            "contract_address": [token] * n,
+            "topic0": [transfer] * n,
+            "topic1": ["0x" + "0" * 24 + "aa" * 20] * n,
+            "topic2": ["0x" + "0" * 24 + "bb" * 20] * n,
+            "topic3": [None] * n,
+            "topic_count": [3] * n,
+            "data": ["0x" + format(a, "064x") for a in amounts],
+            "removed": [False] * n,
+        },
+        schema=LOG_SCHEMA,
+    )
+    ts = int(dt.datetime(2026, 1, 2, tzinfo=dt.UTC).timestamp())
+    headers = pa.table(
+        {
+            "block_number": [9],
+            "block_hash": [block],
+            "parent_hash": ["0x" + "b0" * 32],
+            "timestamp_unix": [ts],
+            "has_logs": [True],
+        },
+        schema=HEADER_SCHEMA,
+    )
+    txs = pa.table(
+        {f.name: [None] for f in TX_SCHEMA}
+        | {"block_number": ["0x9"], "block_hash": [block], "tx_hash": [tx], "tx_index": ["0x0"]}
+        | {"tx_from": ["0x" + "cc" * 20]},
+        schema=TX_SCHEMA,
+    )
+    dec = Decoder([ContractConfig("OpenToken", token, "abis/OpenToken.json", 0)])
+    scratch = scratch_duckdb()
+    prepare_scratch(scratch, dec)
+    stage = stage_chunk(scratch, 1612, logs, headers, txs, dec.event_map_arrow)
+    decoded = decode_chunk(scratch, dec)
+    assert (decoded.n_decoded, decoded.n_dead) == (n - 1, 1)  # 2^128 does not fit
+
+    con = connect(tmp_path / "w.duckdb")
+    migrate(con)
+    bind_network(con, "devnet-mainnet", 1612)
+    dec.ensure_tables(con)
+    batch = Batch(9, 9, block, stage, headers, txs, [decoded])
+    res = append_batch(con, "devnet-mainnet", 1612, batch, dec, None)
+    assert (res["logs"], res["decoded"], res["dead_letters"]) == (n, n - 1, 1)
+    got = con.execute(
+        "select log_index, value, tx_from, block_timestamp from decoded.open_token__transfer "
+        "order by log_index"
+    ).fetchall()
+    assert [(i, int(v)) for i, v, _, _ in got] == list(enumerate(amounts[:-1]))
+    assert {(f, t) for _, _, f, t in got} == {("0x" + "cc" * 20, dt.datetime(2026, 1, 2))}
+    assert con.execute("select log_index, reason from raw.dead_letters").fetchall() == [
+        (n - 1, "value_out_of_range")
+    ]
+    con.close()
