@@ -302,6 +302,7 @@ def ingest_range(
                         or time.monotonic() - t_group >= batch_s
                     ):
                         batch = _concat(group)
+                        group, group_logs = [], 0
                         res = append_batch(
                             lease.con(),
                             net.name,
@@ -313,14 +314,18 @@ def ingest_range(
                             fin,
                             reader.adaptive.current(),
                         )
-                        lease.maybe_release()
                         cursor = Cursor(batch.end, batch.end_hash)
+                        summary.blocks += batch.end - batch.start + 1
+                        # its rows are in the store: free them before the checkpoint needs memory
+                        del batch, chunk
+                        if res["logs"] >= CHECKPOINT_LOGS:
+                            lease.con().execute("checkpoint")
+                        lease.maybe_release()
                         summary.cursor = cursor.block_number
                         summary.commits += 1
-                        summary.blocks += batch.end - batch.start + 1
                         for k in ("logs", "decoded", "dead_letters"):
                             setattr(summary, k, getattr(summary, k) + res[k])
-                        group, group_logs, t_group = [], 0, time.monotonic()
+                        t_group = time.monotonic()
                         report("commit", target, cursor.block_number)
             except ChainMoved as exc:
                 if cursor is not None:
@@ -333,6 +338,12 @@ def ingest_range(
     summary.elapsed_s = time.monotonic() - t0
     summary.rpc = summary_rpc
     return summary
+
+
+# A checkpoint after every commit of at least this many logs: the writer holds a commit's rows
+# uncompressed in memory until one, and a lease closed only every other commit let two batches
+# pile up (peak RSS 1.13-1.58 GiB over the 1M-log benchmark, against 1.15-1.21 GiB with it).
+CHECKPOINT_LOGS = 50_000
 
 
 def _ahead(batch_logs: int) -> int:
