@@ -5,7 +5,8 @@ logs and decoded rows, from a forked child so its peak RSS is its own), then the
 catching up with it (gas used and L1 fees, which anvil serves at about half the rate of the
 logs: they repeat every log), the web3.py baseline (get_logs + process_log over a sample,
 extrapolated), the raw serving ceiling (eth_getLogs + orjson over the same range and request
-sizes, storing nothing), peak RSS, and the ratios against the targets.
+sizes, storing nothing), peak RSS, and the ratios against the targets. The ceiling and the
+end-to-end run are measured in turn, ``OLW_BENCH_ROUNDS`` (2) times, and compared best to best.
 """
 
 from __future__ import annotations
@@ -99,6 +100,18 @@ def _ingest_child(conn: Any, warehouse: str, end: int) -> None:
             "rss_all_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
     )
+
+
+def _forked(target: Any, *args: Any) -> dict[str, Any]:
+    """``target(conn, *args)`` in a forked process of its own (so its peak RSS is its own);
+    what it sends back on ``conn``."""
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=target, args=(child, *args))
+    proc.start()
+    out: dict[str, Any] = parent.recv()
+    proc.join()
+    return out
 
 
 def raw_ceiling(
@@ -214,12 +227,7 @@ def mix(con: Console, events: int) -> dict[str, Any]:
             url = h.urls[NETWORK]
             contracts = json.loads((h.contracts_dir / f"{NETWORK}.json").read_text())["contracts"]
             addresses = sorted(c["address"] for c in contracts.values())
-            ctx = multiprocessing.get_context("fork")
-            parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_mix_child, args=(child, str(home / "mix.duckdb")))
-            proc.start()
-            out: dict[str, Any] = parent.recv()
-            proc.join()
+            out = _forked(_mix_child, str(home / "mix.duckdb"))
             # requests of about the size the adaptive range settles on (~2,000 logs)
             span = max(1, round(2000 * out["blocks"] / max(1, out["logs"])))
             raw_n, raw_s = raw_ceiling(url, addresses, 0, out["head"], span)
@@ -232,6 +240,7 @@ def mix(con: Console, events: int) -> dict[str, Any]:
 def main(
     n_logs: int = int(os.environ.get("OLW_BENCH_LOGS", 1_000_000)),
     mix_events: int = int(os.environ.get("OLW_BENCH_MIX_EVENTS", 200_000)),
+    rounds: int = int(os.environ.get("OLW_BENCH_ROUNDS", 2)),
 ) -> None:
     from pipelines.devnet.harness import running_devnet
 
@@ -255,15 +264,24 @@ def main(
             start, end, gen_s = generate(url, token, n_logs)
             con.print(f"  blocks {start:,}..{end:,} in {gen_s:.1f} s")
 
-            ctx = multiprocessing.get_context("fork")
-            parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_ingest_child, args=(child, str(home / "wh.duckdb"), end))
-            proc.start()
-            e2e = parent.recv()
-            proc.join()
-
+            # The machine is shared: a run's speed varies by up to a third with what else the
+            # host does. Each round measures the raw ceiling and then the ingest, and the
+            # table compares the best of each; every round is printed.
             span = 1  # one block = 2,000 logs: the request size anvil serves fastest
-            raw_n, raw_s = raw_ceiling(url, addresses, 0, end, span)
+            runs: list[dict[str, Any]] = []
+            raws: list[tuple[int, float]] = []
+            for r in range(rounds):
+                raws.append(raw_ceiling(url, addresses, 0, end, span))
+                runs.append(_forked(_ingest_child, str(home / f"wh{r}.duckdb"), end))
+                con.print(
+                    f"  round {r + 1}: raw ceiling {raws[-1][0] / raws[-1][1]:,.0f} logs/s, "
+                    f"end-to-end {runs[-1]['logs'] / runs[-1]['s']:,.0f} logs/s, "
+                    f"peak RSS {runs[-1]['rss_mib']:,.0f} MiB"
+                )
+            e2e = max(runs, key=lambda x: x["logs"] / x["s"])
+            e2e["rss_mib"] = max(x["rss_mib"] for x in runs)
+            e2e["rss_all_mib"] = max(x["rss_all_mib"] for x in runs)
+            raw_n, raw_s = max(raws, key=lambda x: x[0] / x[1])
             rc_n, rc_s = receipts_ceiling(url, start, end)
             w3_n, w3_s = web3_baseline(url, token, start, end, 20_000)
     finally:
@@ -277,7 +295,10 @@ def main(
     both_rate = raw_n / (raw_s + rc_s) if raw_s + rc_s > 0 else 0.0
     raw_rate = raw_n / raw_s
     w3_rate = w3_n / w3_s
-    t = Table(title=f"ingest benchmark: {e2e['logs']:,} logs, 2 cores, anvil on this machine")
+    t = Table(
+        title=f"ingest benchmark: {e2e['logs']:,} logs, 2 cores, anvil on this machine, "
+        f"best of {rounds} rounds (peak RSS: the highest)"
+    )
     t.add_column("measure")
     t.add_column("value", justify="right")
     t.add_column("target", justify="right")
