@@ -342,7 +342,7 @@ def ingest_range(
 
 # A checkpoint after every commit of at least this many logs: the writer holds a commit's rows
 # uncompressed in memory until one, and a lease closed only every other commit let two batches
-# pile up (peak RSS 1.13-1.58 GiB over the 1M-log benchmark, against 1.15-1.21 GiB with it).
+# pile up (peak RSS 1.13-1.58 GiB over the 1M-log benchmark, against 1.15-1.29 GiB with it).
 CHECKPOINT_LOGS = 50_000
 
 

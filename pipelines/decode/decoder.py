@@ -214,16 +214,16 @@ class Decoder:
             con.unregister("_event_map")
 
     def decode_stage(
-        self, con: duckdb.DuckDBPyConnection, out: dict[str, pa.Table] | None = None
+        self, con: duckdb.DuckDBPyConnection, collect: dict[str, pa.Table] | None = None
     ) -> tuple[int, int]:
         """Decode _stage into decoded.* and raw.dead_letters; returns (decoded, dead).
 
-        With ``out``, the decoded rows are not inserted but put in ``out`` as one Arrow table
+        With ``collect``, the decoded rows are not inserted but put there as one Arrow table
         per decoded.* table (of that table's columns and types), so ingestion's fetch threads
         hand finished rows to the commit without a round trip through a scratch table."""
         src = "_stage"
         if not _is_table(con, "_stage"):
-            # A registered Arrow table (ingestion's fetch threads) has no column statistics, so
+            # A registered Arrow table has no column statistics, so
             # DuckDB cannot know that data is ASCII and every substr scans the string from its
             # start (O(position): ~2.5 µs per element deep in a 4 KB log). A temp table keeps
             # the statistics; the copy (~11 ms per 16k-log chunk) also spares each statement
@@ -231,13 +231,13 @@ class Decoder:
             src = "_stage_copy"
             con.execute(f"create or replace temp table {src} as select * from _stage")
         try:
-            return self._decode(con, src, out)
+            return self._decode(con, src, collect)
         finally:
             if src != "_stage":
                 con.execute(f"drop table if exists {src}")
 
     def _decode(
-        self, con: duckdb.DuckDBPyConnection, src: str, out: dict[str, pa.Table] | None
+        self, con: duckdb.DuckDBPyConnection, src: str, collect: dict[str, pa.Table] | None
     ) -> tuple[int, int]:
         decoded = 0
         dead = 0
@@ -247,9 +247,9 @@ class Decoder:
             if eid not in present:
                 continue
             if ev.columnar:
-                d, x = self._decode_sql(con, eid, ev, int(present[eid]), src, out)
+                d, x = self._decode_sql(con, eid, ev, int(present[eid]), src, collect)
             else:
-                d, x = self._decode_rows(con, eid, ev, src, out)
+                d, x = self._decode_rows(con, eid, ev, src, collect)
             decoded += d
             dead += x
         if None in present:
@@ -279,22 +279,24 @@ class Decoder:
         ev: EventSpec,
         n_rows: int,
         src: str = "_stage",
-        out: dict[str, pa.Table] | None = None,
+        collect: dict[str, pa.Table] | None = None,
     ) -> tuple[int, int]:
         source, values, checks = _plan(ev, eid, src)
         ok = " and ".join(f"({c.cond})" for c in checks)
         # "offset 0": else DuckDB pushes the filter below the projection and computes every
         # value twice, once to check it and once to insert it
         rows = f"from ({source} offset 0) where coalesce({ok}, false)"
-        if out is not None:
+        if collect is not None:
             got = con.sql(f"select {_typed(ev, values)} {rows}").to_arrow_table()
-            _collect(out, ev.table, got)
+            _collect(collect, ev.table, got)
             decoded = got.num_rows
         else:
             cols = ", ".join([_COMMON, *(f'"{p.column}"' for p in ev.params)])
             vals = ", ".join([_COMMON, *values])
-            n = con.execute(f"insert into decoded.{ev.table} ({cols}) select {vals} {rows}")
-            decoded = _count(n)
+            n = con.execute(
+                f"insert into decoded.{ev.table} ({cols}) select {vals} {rows}"
+            ).fetchall()
+            decoded = int(n[0][0]) if n else 0
         if decoded == n_rows:
             return decoded, 0
         whens = " ".join(
@@ -590,14 +592,9 @@ def _typed(ev: EventSpec, values: list[str]) -> str:
     )
 
 
-def _collect(out: dict[str, pa.Table], table: str, rows: pa.Table) -> None:
+def _collect(collect: dict[str, pa.Table], table: str, rows: pa.Table) -> None:
     if rows.num_rows:
-        out[table] = pa.concat_tables([out[table], rows]) if table in out else rows
-
-
-def _count(res: duckdb.DuckDBPyConnection) -> int:
-    n = res.fetchall()
-    return int(n[0][0]) if n else 0
+        collect[table] = pa.concat_tables([collect[table], rows]) if table in collect else rows
 
 
 def _is_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

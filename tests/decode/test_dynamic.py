@@ -76,7 +76,7 @@ COLLECT: set[duckdb.DuckDBPyConnection] = set()  # connections that decode as in
 def con(request: pytest.FixtureRequest) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection whose _stage (see _run) is a temp table, as the store's replay stages; a
     registered Arrow table on one thread; or a temp table on one thread whose decoded rows
-    come out as Arrow (``decode_stage(con, out)``), as ingestion's fetch threads decode."""
+    come out as Arrow (``decode_stage(con, collect)``), as ingestion's fetch threads decode."""
     if request.param == "collect":
         c = scratch_duckdb()
     else:
