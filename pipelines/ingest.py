@@ -39,6 +39,7 @@ from pipelines.store import (
 )
 from pipelines.store.events import (
     append_receipts,
+    checkpoint_appended,
     decode_chunk,
     prepare_scratch,
     receipts_todo,
@@ -319,7 +320,7 @@ def ingest_range(
                         # its rows are in the store: free them before the checkpoint needs memory
                         del batch, chunk
                         if res["logs"] >= CHECKPOINT_LOGS:
-                            lease.con().execute("checkpoint")
+                            checkpoint_appended(lease.con())
                         lease.maybe_release()
                         summary.cursor = cursor.block_number
                         summary.commits += 1

@@ -493,6 +493,20 @@ def rebuild_decoded(
     return {"decoded": total_decoded, "dead_letters": total_dead}
 
 
+def checkpoint_appended(con: duckdb.DuckDBPyConnection) -> None:
+    """CHECKPOINT after a large append, without vacuuming: a vacuum re-packs the last row
+    groups of every table appended to, which after a batch of 250k logs cost ~1.5 µs per
+    log (a fifth of ingestion's CPU) to merge its partial tail row group into the next.
+    Checkpoints after small commits (the lease's close) still vacuum, so following the head
+    does not pile up tiny row groups."""
+    (tasks,) = con.execute("select current_setting('max_vacuum_tasks')").fetchall()[0]
+    con.execute("set max_vacuum_tasks = 0")
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.execute(f"set max_vacuum_tasks = {int(tasks)}")
+
+
 class Lease:
     """The writer's hold on the warehouse: open on demand, closed after ``hold_s`` or when idle.
 

@@ -182,3 +182,20 @@ def test_a_fetched_chunk_commits_every_amount_its_column_holds(tmp_path: Path) -
         (n - 1, "value_out_of_range")
     ]
     con.close()
+
+
+def test_checkpoint_after_a_large_append_keeps_the_vacuum_setting(tmp_path: Path) -> None:
+    from pipelines.store.events import checkpoint_appended
+
+    con = connect(tmp_path / "w.duckdb")
+    con.execute("set max_vacuum_tasks = 7")
+    con.execute("create table t as select range as i from range(300000)")
+    checkpoint_appended(con)
+    assert con.execute("select current_setting('max_vacuum_tasks')").fetchall() == [(7,)]
+    assert (
+        not (tmp_path / "w.duckdb.wal").exists() or (tmp_path / "w.duckdb.wal").stat().st_size == 0
+    )
+    con.close()
+    con = connect(tmp_path / "w.duckdb", read_only=True)
+    assert con.execute("select count(*), sum(i) from t").fetchall() == [(300000, 44999850000)]
+    con.close()
