@@ -68,8 +68,7 @@ ALL_TYPES = [
 ]
 
 
-ARROW: dict[duckdb.DuckDBPyConnection, bool] = {}  # connection -> stage as Arrow (see _run)
-COLLECT: set[duckdb.DuckDBPyConnection] = set()  # connections that decode as ingestion does
+MODE: dict[duckdb.DuckDBPyConnection, str] = {}  # connection -> how it stages and decodes
 
 
 @pytest.fixture(params=["temp table", "arrow", "collect"])
@@ -82,19 +81,16 @@ def con(request: pytest.FixtureRequest) -> Iterator[duckdb.DuckDBPyConnection]:
     else:
         c = duckdb.connect(config={"threads": 1} if request.param == "arrow" else {})
     migrate(c)
-    ARROW[c] = request.param == "arrow"
-    if request.param == "collect":
-        COLLECT.add(c)
+    MODE[c] = request.param
     yield c
-    del ARROW[c]
-    COLLECT.discard(c)
+    del MODE[c]
     c.close()
 
 
 def _decode(con: duckdb.DuckDBPyConnection, dec: Decoder) -> tuple[int, int]:
     """dec.decode_stage(con); on a collecting connection the Arrow tables it hands out are
     checked against their decoded.* table's columns and types, then inserted there."""
-    if con not in COLLECT:
+    if MODE[con] != "collect":
         return dec.decode_stage(con)
     out: dict[str, pa.Table] = {}
     counts = dec.decode_stage(con, out)
@@ -122,7 +118,7 @@ def _run(
 ) -> tuple[dict[int, list[Any]], dict[int, tuple[str, str]]]:
     """Stage and decode; (decoded event columns by log_index, (reason, detail) by log_index)."""
     dec.ensure_tables(con)
-    stage(con, dec, [lg for _, lg in cases], arrow=ARROW[con])
+    stage(con, dec, [lg for _, lg in cases], arrow=MODE[con] == "arrow")
     n_decoded, n_dead = _decode(con, dec)
     assert n_decoded + n_dead == len(cases), "a log was dropped"
     rows: dict[int, list[Any]] = {}
@@ -426,7 +422,7 @@ def test_malformed_dynamic_logs_are_dead_lettered_with_their_reason(
     logs = [lg for lg, _ in cases.values()]
     dec = Decoder(CONTRACTS)
     dec.ensure_tables(con)
-    stage(con, dec, logs, arrow=ARROW[con])
+    stage(con, dec, logs, arrow=MODE[con] == "arrow")
     assert _decode(con, dec) == (2, len(cases) - 2)
     dead = {
         li: (r, d)
