@@ -127,6 +127,7 @@ def load_contracts(network: str) -> tuple[ContractConfig, ...]:
         raise ConfigError(f"{where}: expected an object with a 'contracts' mapping")
     contracts = _require(data, "contracts", where, dict)
     out = []
+    seen: dict[str, str] = {}  # address -> the contract entry that has it
     for name, spec in contracts.items():
         w = f"{where}: contracts.{name}"
         if not isinstance(spec, dict):
@@ -144,6 +145,13 @@ def load_contracts(network: str) -> tuple[ContractConfig, ...]:
         first_block = _require(spec, "first_block", w, int)
         if first_block < 0:
             raise ConfigError(f"{w}: first_block must be >= 0")
+        if address.lower() in seen:
+            # every log of the address would be fetched, stored and decoded twice
+            raise ConfigError(
+                f"{w}: address {address.lower()} is already listed as contracts."
+                f"{seen[address.lower()]}; list each contract address once"
+            )
+        seen[address.lower()] = name
         out.append(ContractConfig(name, address.lower(), abi_file, first_block))
     return tuple(out)
 

@@ -26,6 +26,16 @@ COMMON_COLUMNS: tuple[tuple[str, str], ...] = (
 _RENAMES = {"from": "from_address", "to": "to_address"}
 _TYPE = re.compile(r"^(u?int)(\d*)$|^bytes(\d+)$")
 _ARRAY = re.compile(r"^(.+)\[(\d*)\]$")
+# An ABI is input: event and parameter names must be Solidity identifiers, and every generated
+# SQL identifier (table, column) must be plain lowercase snake case; anything else is refused.
+_SOLIDITY_NAME = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+_SQL_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+MAX_NAME = 63  # longer generated identifiers are refused (PostgreSQL's limit, for dbt's sake)
+
+
+def quote_ident(name: str) -> str:
+    """A SQL identifier, double-quoted (names are validated too; this is the second guard)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def snake(name: str) -> str:
@@ -126,6 +136,11 @@ class EventSpec:
         return f"{snake(self.abi_name)}__{snake(self.name)}"
 
     @property
+    def qualified(self) -> str:
+        """``decoded."<table>"``: the decoded table, quoted, for generated SQL."""
+        return f"decoded.{quote_ident(self.table)}"
+
+    @property
     def indexed(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if p.indexed)
 
@@ -144,16 +159,45 @@ class EventSpec:
         return [*COMMON_COLUMNS, *((p.column, p.sql_type) for p in self.params)]
 
     def ddl(self) -> str:
-        cols = ",\n    ".join(f'"{c}" {t}' for c, t in self.columns())
-        return f"create table if not exists decoded.{self.table} (\n    {cols}\n)"
+        cols = ",\n    ".join(f"{quote_ident(c)} {t}" for c, t in self.columns())
+        return f"create table if not exists {self.qualified} (\n    {cols}\n)"
 
 
-def _canonical_type(inp: dict) -> str:
-    t = inp["type"]
+def _canonical_type(inp: dict, where: str = "ABI input") -> str:
+    t = inp.get("type")
+    if not isinstance(t, str):
+        raise ConfigError(f"{where}: needs a 'type'")
     if t.startswith("tuple"):
-        inner = ",".join(_canonical_type(c) for c in inp.get("components", []))
+        comps = inp.get("components", [])
+        if not isinstance(comps, list) or not all(isinstance(c, dict) for c in comps):
+            raise ConfigError(f"{where}: 'components' of a tuple must be a list of inputs")
+        if not re.fullmatch(r"(\[\d*\])*", t[5:]):
+            raise ConfigError(f"{where}: unsupported ABI type {t!r}")
+        inner = ",".join(_canonical_type(c, where) for c in comps)
         return f"({inner}){t[5:]}"
+    try:
+        duck_type(t)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     return t
+
+
+def _check_sql_name(name: str, where: str, what: str) -> str:
+    if not _SQL_NAME.match(name) or len(name) > MAX_NAME:
+        raise ConfigError(
+            f"{where}: {what} {name!r} cannot be a SQL identifier (lowercase letters, digits "
+            f"and _, at most {MAX_NAME} characters); fix the ABI"
+        )
+    return name
+
+
+def _check_solidity_name(name: object, where: str, what: str) -> str:
+    if not isinstance(name, str) or not _SOLIDITY_NAME.match(name):
+        raise ConfigError(
+            f"{where}: {what} {name!r} is not a Solidity identifier (letters, digits, _ and $, "
+            "not starting with a digit); the ABI file is malformed or hostile"
+        )
+    return name
 
 
 @lru_cache(maxsize=64)
@@ -172,6 +216,7 @@ def load_abi_events(abi_file: str) -> tuple[EventSpec, ...]:
     if not isinstance(data, list):
         raise ConfigError(f"{where}: an ABI must be a JSON list of entries")
     abi_name = path.stem
+    _check_sql_name(snake(abi_name), where, "the file name (as a table prefix)")
     out = []
     common = {c for c, _ in COMMON_COLUMNS}
     for i, entry in enumerate(data):
@@ -183,20 +228,29 @@ def load_abi_events(abi_file: str) -> tuple[EventSpec, ...]:
         inputs = entry.get("inputs")
         if not isinstance(name, str) or not name or not isinstance(inputs, list):
             raise ConfigError(f"{where}: event entry {i} needs a 'name' and an 'inputs' list")
+        _check_solidity_name(name, f"{where}: event entry {i}", "event name")
+        table = f"{snake(abi_name)}__{snake(name)}"
+        _check_sql_name(table, f"{where}: event {name}", "table name")
         params = []
+        by_column: dict[str, str] = {}
         for j, inp in enumerate(inputs):
             w = f"{where}: event {name} input {j}"
-            if not isinstance(inp, dict) or not isinstance(inp.get("type"), str):
+            if not isinstance(inp, dict):
                 raise ConfigError(f"{w}: needs a 'type'")
             pname = inp.get("name") or f"arg{j}"
+            _check_solidity_name(pname, w, "parameter name")
             col = _RENAMES.get(pname, snake(pname))
             if col in common:
                 col = f"arg_{col}"
-            try:
-                duck_type(_canonical_type(inp))
-            except ValueError as exc:
-                raise ConfigError(f"{w}: {exc}") from None
-            params.append(Param(pname, col, _canonical_type(inp), bool(inp.get("indexed"))))
+            _check_sql_name(col, w, "column name")
+            if col in by_column:
+                raise ConfigError(
+                    f"{w}: parameters {by_column[col]!r} and {pname!r} would both be column "
+                    f"{col!r} of decoded.{table}; rename one in the ABI"
+                )
+            by_column[col] = pname
+            abi_type = _canonical_type(inp, w)
+            params.append(Param(pname, col, abi_type, bool(inp.get("indexed"))))
         if sum(p.indexed for p in params) > 3:
             raise ConfigError(f"{where}: event {name} has more than 3 indexed inputs")
         sig = f"{name}({','.join(p.abi_type for p in params)})"

@@ -293,9 +293,7 @@ class Decoder:
         else:
             cols = ", ".join([_COMMON, *(f'"{p.column}"' for p in ev.params)])
             vals = ", ".join([_COMMON, *values])
-            n = con.execute(
-                f"insert into decoded.{ev.table} ({cols}) select {vals} {rows}"
-            ).fetchall()
+            n = con.execute(f"insert into {ev.qualified} ({cols}) select {vals} {rows}").fetchall()
             decoded = int(n[0][0]) if n else 0
         if decoded == n_rows:
             return decoded, 0
@@ -377,7 +375,7 @@ class Decoder:
                 _collect(collect, ev.table, con.sql(f"select {typed} from _rows").to_arrow_table())
             else:
                 con.execute(
-                    f"insert into decoded.{ev.table} ({_COMMON}, {col_list}) "
+                    f"insert into {ev.qualified} ({_COMMON}, {col_list}) "
                     f"select {_COMMON}, {', '.join(casts)} from _rows"
                 )
             con.unregister("_rows")

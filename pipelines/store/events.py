@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from pipelines.decode.abi import quote_ident
 from pipelines.decode.decoder import Decoder
 from pipelines.store.db import WarehouseError, connect, migrate, transaction
 
@@ -263,7 +264,7 @@ def append_batch(
             for t, rows in d.tables.items():
                 per_table.setdefault(t, []).append(rows)
         dead = [d.dead for d in batch.decoded if d.dead is not None]
-        for target, parts in [*((f"decoded.{t}", p) for t, p in per_table.items())] + (
+        for target, parts in [*((f"decoded.{quote_ident(t)}", p) for t, p in per_table.items())] + (
             [("raw.dead_letters", dead)] if dead else []
         ):
             con.register("_b_rows", pa.concat_tables(parts))
@@ -429,7 +430,8 @@ def retract_above(
         ).fetchall():
             n_decoded += _count(
                 con.execute(
-                    f"delete from decoded.{table} where chain_id = ? and block_number > ?",
+                    f"delete from decoded.{quote_ident(table)} where chain_id = ? "
+                    "and block_number > ?",
                     [chain_id, above],
                 )
             )
@@ -481,7 +483,7 @@ def rebuild_decoded(
                 "select table_name from information_schema.tables where table_schema = 'decoded' "
                 "and table_type = 'BASE TABLE'"
             ).fetchall():
-                con.execute(f"drop table decoded.{table}")
+                con.execute(f"drop table decoded.{quote_ident(table)}")
         con.execute("delete from raw.dead_letters")
         total_decoded = total_dead = 0
         for chain_id, decoder in decoders.items():
