@@ -38,11 +38,15 @@ from pipelines.store import (
     retract_above,
 )
 from pipelines.store.events import (
+    DEEP_REORG_DETAIL,
+    DeepReorg,
     append_receipts,
     checkpoint_appended,
     decode_chunk,
+    finalized_floor,
     prepare_scratch,
     receipts_todo,
+    record_refused_reorg,
     stage_chunk,
     stored_tail,
 )
@@ -142,19 +146,33 @@ def _concat(chunks: list[Chunk]) -> Batch:
 
 
 def _find_ancestor(
-    lease: Lease, reader: ChainReader, chain_id: int, cursor: Cursor
-) -> Cursor | None:
-    """Walk the stored blocks down from the cursor to the highest one still canonical."""
+    lease: Lease, reader: ChainReader, chain_id: int, cursor: Cursor, floor: int | None = None
+) -> tuple[Cursor | None, int | None]:
+    """Walk the stored blocks down from the cursor to the highest one still canonical:
+    (that block or None, None); with ``floor``, the walk stops at the first stored block at
+    or below it that is not canonical: (None, that block's number)."""
     below = cursor.block_number
     while True:
         tail = stored_tail(lease.con(), chain_id, below, 64)
         if not tail:
-            return None
+            return None, None
         canon = reader.headers([n for n, _ in tail])
         for (n, h), c in zip(tail, canon, strict=True):
-            if c is not None and c["hash"] == h:
-                return Cursor(n, h)
+            if c is not None and str(c["hash"]).lower() == h:
+                return Cursor(n, h), None
+            if floor is not None and n <= floor:
+                return None, n
         below = tail[-1][0] - 1
+
+
+class InconsistentChain(RpcUnavailable):
+    """The node keeps serving data that does not fit the blocks we hold, though they are
+    still canonical by its own account (retried with backoff, then given up)."""
+
+
+# A fetch that does not fit the stored tail, while that tail is still canonical: asked again
+# this many times (backoff 0.1 s doubling up to 2 s, the warehouse released meanwhile).
+MAX_REFITS = 8
 
 
 def ingest_range(
@@ -175,6 +193,8 @@ def ingest_range(
     lock_wait_s: float = 30.0,
     max_blocks: int | None = None,
     receipts: bool = True,
+    allow_deep_reorg: bool = False,
+    max_refits: int = MAX_REFITS,
 ) -> IngestSummary:
     """Ingest the network's logs from ``start`` (default: after the cursor, else the first
     contract block) up to ``end`` (default: the head); with ``follow`` keep going at the head.
@@ -187,6 +207,11 @@ def ingest_range(
 
     Idempotent: what is committed is never fetched again, and a run killed at any moment
     resumes from its cursors.
+
+    A reorg that would retract blocks recorded as finalized when they were ingested (or a
+    node on another chain with the same chain id) raises :class:`DeepReorg` and retracts
+    nothing, unless ``allow_deep_reorg``; both are journalled. Data that never fits the
+    stored tail raises :class:`InconsistentChain` after ``max_refits`` attempts.
     """
     net = _resolve(network)
     decoder = Decoder(net.contracts)
@@ -222,13 +247,61 @@ def ingest_range(
                 )  # fmt: skip
 
         def on_reorg(cur: Cursor, why: str) -> Cursor | None:
-            ancestor = _find_ancestor(lease, reader, chain_id, cur)
+            floor = finalized_floor(lease.con(), net.name)
+            ancestor, gone = _find_ancestor(
+                lease, reader, chain_id, cur, None if allow_deep_reorg else floor
+            )
             if ancestor == cur:
                 return cur
+            lowest = -1 if ancestor is None else ancestor.block_number
+            if floor is not None and lowest < floor:
+                where = (
+                    f"block {gone}, final when ingested (finalized up to {floor}), is no "
+                    "longer on the node's chain"
+                    if gone is not None
+                    else f"the node's chain leaves ours at block {lowest + 1}, below the "
+                    f"finalized block {floor}"
+                    if ancestor is not None
+                    else "no block the warehouse holds is on the node's chain"
+                )
+                if not allow_deep_reorg:
+                    msg = (
+                        f"{net.name}: {where}: a reorg deeper than finality, or a node of "
+                        f"another chain with chain id {chain_id}. Refused; nothing retracted "
+                        f"({why})."
+                    )
+                    record_refused_reorg(
+                        lease.con(), net.name, chain_id, (gone if gone is not None else 0),
+                        cur.block_number, summary.head, summary.finalized, msg,
+                    )  # fmt: skip
+                    raise DeepReorg(
+                        f"{msg} Check the RPC URL ({net.rpc_url_env}); if the node is right, "
+                        "rerun with --allow-deep-reorg (exports of the retracted days are "
+                        "stale until re-exported)."
+                    )
+                why = f"{DEEP_REORG_DETAIL} below finalized block {floor}, allowed: {why}"
             res = retract_above(lease.con(), net.name, chain_id, ancestor, why)
             summary.reorgs += 1
             summary.retracted_blocks += res["to_block"] - res["from_block"] + 1
             return ancestor
+
+        refits = 0  # fetches in a row that did not fit a stored tail still canonical
+
+        def refit(why: str) -> None:
+            """Wait before asking again, or give up naming the block."""
+            nonlocal refits
+            refits += 1
+            if refits >= max_refits:
+                raise InconsistentChain(
+                    f"{net.name}: after {refits} attempts the node still serves data that "
+                    f"does not fit the blocks held, which it reports as canonical (last: "
+                    f"{why}). The node is inconsistent (anvil after a reorg across a "
+                    "snapshot?): restart or resync it, or use another RPC URL; nothing "
+                    "was retracted."
+                )
+            lease.release()  # never hold the warehouse while waiting
+            report("reorg", summary.head, _num(cursor))
+            time.sleep(min(2.0, 0.1 * 2 ** (refits - 1)))
 
         ready = threading.local()  # the scratch connection each fetch thread has prepared
 
@@ -253,7 +326,12 @@ def ingest_range(
             if cursor is not None:
                 hdr = reader.header(cursor.block_number) if cursor.block_number <= head else None
                 if hdr is None or hdr["hash"] != cursor.block_hash:
-                    cursor = on_reorg(cursor, f"block {cursor.block_number} is no longer canonical")
+                    why = f"block {cursor.block_number} is no longer canonical"
+                    moved = on_reorg(cursor, why)
+                    if moved == cursor:
+                        refit(why)
+                        continue
+                    cursor = moved
                     report("reorg", head, _num(cursor))
             nxt = cursor.block_number + 1 if cursor is not None else first
             target = head if end is None else min(end, head)
@@ -327,10 +405,13 @@ def ingest_range(
                         for k in ("logs", "decoded", "dead_letters"):
                             setattr(summary, k, getattr(summary, k) + res[k])
                         t_group = time.monotonic()
+                        refits = 0
                         report("commit", target, cursor.block_number)
             except ChainMoved as exc:
-                if cursor is not None:
-                    cursor = on_reorg(cursor, str(exc))
+                moved = on_reorg(cursor, str(exc)) if cursor is not None else None
+                if moved == cursor:  # nothing to retract: the fetch itself does not fit
+                    refit(str(exc))
+                cursor = moved
                 continue
     finally:
         lease.release()

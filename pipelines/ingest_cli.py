@@ -40,6 +40,12 @@ def ingest(
         False, "--rebuild-decoded", help="Drop decoded.* and rebuild them from the raw tables."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    allow_deep_reorg: bool = typer.Option(
+        False,
+        "--allow-deep-reorg",
+        help="Retract blocks that were final when ingested, if the node's chain left ours "
+        "below them (refused by default: a deep reorg or a node of another chain).",
+    ),
 ) -> None:
     """Ingest a network's contract logs (+ blocks, receipts) into the event store, decoded."""
     from pipelines.ingest import Progress as P
@@ -117,6 +123,7 @@ def ingest(
                 on_progress,
                 follow=follow,
                 stop=lambda: stopping["flag"],
+                allow_deep_reorg=allow_deep_reorg,
             )
     except ConfigError as exc:
         _fail(exc, 2)
@@ -194,6 +201,15 @@ def status(
                 "where action = 'retract' group by 1"
             ).fetchall()
         }
+        deep = {  # deep reorgs: refused (nothing retracted) or allowed by --allow-deep-reorg
+            r[0]: r[1:]
+            for r in con.execute(
+                "select network, count(*), arg_max(action, journal_id), "
+                "max(recorded_at), arg_max(detail, journal_id) from raw.ingest_journal "
+                "where action = 'reorg_refused' or (action = 'retract' "
+                "and starts_with(detail, 'deep reorg')) group by 1"
+            ).fetchall()
+        }
     finally:
         con.close()
     if not nets:
@@ -229,6 +245,13 @@ def status(
             )
         else:
             t.add_row("last reorg", "none")
+        if name in deep:
+            n, action, at, detail = deep[name]
+            verb = "REFUSED" if action == "reorg_refused" else "allowed"
+            t.add_row(
+                "[bold red]deep reorg[/bold red]",
+                f"[bold red]{verb}[/bold red] {at:%Y-%m-%d %H:%M:%S} ({n} in all): {detail}",
+            )
         for schema, tn in tables:
             key = f"{schema}.{tn}"
             t.add_row(key, f"{counts.get((key, int(cid)), 0):,}")

@@ -25,8 +25,15 @@ from typing import Any, TypeVar
 import duckdb
 import pyarrow as pa
 import pyarrow.compute
+from eth_utils import keccak
 
-from pipelines.chain.rpc import MalformedResult, RpcClient, RpcUnavailable, TooMuchError
+from pipelines.chain.rpc import (
+    MalformedResult,
+    RpcClient,
+    RpcError,
+    RpcUnavailable,
+    TooMuchError,
+)
 from pipelines.config import NetworkConfig
 
 R = TypeVar("R")
@@ -96,6 +103,120 @@ _UPPER_HEX = tuple(bytes([c]) for c in b"ABCDEF")
 
 def has_upper_hex(text: bytes) -> bool:
     return any(c in text for c in _UPPER_HEX)
+
+
+# -- what a node serves is checked, never believed ---------------------------------------------
+# A header's hash is keccak(rlp(its fields)): recomputing it proves every field we keep
+# (parent hash, timestamp) is the block's own. Fields in RLP order; the optional ones follow
+# in fork order (London, Shanghai, Cancun, Prague) and stop at the first one absent.
+_HEADER_RLP = (
+    "parentHash", "sha3Uncles", "miner", "stateRoot", "transactionsRoot", "receiptsRoot",
+    "logsBloom", "difficulty", "number", "gasLimit", "gasUsed", "timestamp", "extraData",
+    "mixHash", "nonce",
+)  # fmt: skip
+_HEADER_RLP_FORKS = (
+    "baseFeePerGas", "withdrawalsRoot", "blobGasUsed", "excessBlobGas", "parentBeaconBlockRoot",
+    "requestsHash",
+)  # fmt: skip
+_HEADER_INTS = frozenset(
+    {"difficulty", "number", "gasLimit", "gasUsed", "timestamp", "baseFeePerGas"}
+    | {"blobGasUsed", "excessBlobGas"}
+)
+# keys a JSON-RPC header may carry besides the hashed fields; with any other key the header's
+# format is one we do not know, and its hash is not checked (never refused for it)
+_HEADER_OTHER = frozenset(
+    {"hash", "size", "totalDifficulty", "transactions", "uncles", "withdrawals", "sealFields"}
+    | {"author"}
+)
+_HEADER_KNOWN = frozenset(_HEADER_RLP + _HEADER_RLP_FORKS) | _HEADER_OTHER
+
+
+def _rlp_bytes(b: bytes) -> bytes:
+    n = len(b)
+    if n == 1 and b[0] < 0x80:
+        return b
+    if n < 56:
+        return bytes((0x80 + n,)) + b
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0xB7 + len(size),)) + size + b
+
+
+def _rlp_field(key: str, value: str) -> bytes:
+    if key in _HEADER_INTS:
+        n = int(value, 16)
+        return _rlp_bytes(n.to_bytes((n.bit_length() + 7) // 8, "big"))
+    return _rlp_bytes(bytes.fromhex(value[2:]))
+
+
+def header_hash(h: dict[str, Any]) -> str | None:
+    """keccak(rlp(header)) of a JSON-RPC header, or None when its format is unknown to us."""
+    if not _HEADER_KNOWN.issuperset(h):
+        return None
+    try:
+        items = [_rlp_field(k, h[k]) for k in _HEADER_RLP]
+        for k in _HEADER_RLP_FORKS:
+            if h.get(k) is None:
+                break
+            items.append(_rlp_field(k, h[k]))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    body = b"".join(items)
+    n = len(body)
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    head = bytes((0xC0 + n,)) if n < 56 else bytes((0xF7 + len(size),)) + size
+    return "0x" + keccak(head + body).hex()
+
+
+def check_headers(numbers: list[int], headers: list[Any]) -> None:
+    """Raise MalformedResult unless each header is the block asked for and hashes to its hash
+    (a header of an unknown format is taken as served; a missing block is the caller's)."""
+    for n, h in zip(numbers, headers, strict=True):
+        if h is None:
+            continue
+        if not isinstance(h, dict) or not isinstance(h.get("number"), str):
+            raise MalformedResult(f"block {n}: the header is not a block object")
+        try:
+            got = int(h["number"], 16)
+        except ValueError:
+            raise MalformedResult(f"block {n}: number {h['number']!r} is not hex") from None
+        if got != n:
+            raise MalformedResult(f"asked for block {n}, the node answered block {got}")
+        want = header_hash(h)
+        if want is not None and want != str(h.get("hash", "")).lower():
+            raise MalformedResult(
+                f"block {n}: the header's fields do not hash to its hash {h.get('hash')} "
+                "(a wrong parentHash or timestamp?)"
+            )
+
+
+def check_logs(logs: pa.Table, start: int, end: int) -> str | None:
+    """Why an eth_getLogs answer for blocks start..end cannot be right, or None: a log of a
+    block outside the range, a log marked removed, a log served twice."""
+    if logs.num_rows == 0:
+        return None
+    lo, hi = pa.compute.min_max(logs.column("block_number")).values()
+    if lo.as_py() < start or hi.as_py() > end:
+        bad = lo.as_py() if lo.as_py() < start else hi.as_py()
+        return f"a log of block {bad}, outside the asked blocks {start}..{end}"
+    if pa.compute.any(logs.column("removed")).as_py():
+        return "a log marked removed (reorged out), in an answer for the canonical chain"
+    keys = logs.select(["block_number", "log_index"]).group_by(["block_number", "log_index"])
+    if keys.aggregate([]).num_rows != logs.num_rows:
+        return "the same log (block, log index) served twice"
+    return None
+
+
+def _address_bloom_masks(addresses: list[str]) -> list[int]:
+    """Per address, the bits it sets in a block's logsBloom (three 11-bit indexes of its
+    keccak), as one integer over the 2048-bit bloom."""
+    masks = []
+    for a in addresses:
+        d = keccak(bytes.fromhex(a[2:]))
+        m = 0
+        for i in (0, 2, 4):
+            m |= 1 << (((d[i] << 8) | d[i + 1]) & 2047)
+        masks.append(m)
+    return masks
 
 
 RECEIPT_FIELDS = (
@@ -266,6 +387,33 @@ def parse_logs(text: memoryview | bytes | list[bytes]) -> pa.Table:
     return parse_json_array(sql, parts).cast(LOG_SCHEMA)
 
 
+def _checked_logs(text: memoryview, start: int, end: int) -> pa.Table:
+    """One eth_getLogs answer parsed and checked (MalformedResult if it cannot be right)."""
+    logs = parse_logs(text)
+    why = check_logs(logs, start, end)
+    if why is not None:
+        raise MalformedResult(f"eth_getLogs blocks {start}..{end}: {why}")
+    return logs
+
+
+def _parts_ok(
+    logs: pa.Table, parts: list[tuple[int, int, bytes, int]], start: int, end: int
+) -> bool:
+    """Whether the logs parsed from several answers at once pass :func:`check_logs`, each
+    answer's rows (in order, by its count) within the span it was asked for."""
+    if sum(n for *_, n in parts) != logs.num_rows or check_logs(logs, start, end) is not None:
+        return False
+    numbers = logs.column("block_number")
+    at = 0
+    for a, b, _, n in parts:
+        if n:
+            lo, hi = pa.compute.min_max(numbers.slice(at, n)).values()
+            if lo.as_py() < a or hi.as_py() > b:
+                return False
+            at += n
+    return True
+
+
 def _keep_text(text: memoryview) -> tuple[bytes, int]:
     """A log array's text, kept for one parse of the whole chunk, and its number of logs."""
     raw = bytes(text)
@@ -376,61 +524,117 @@ class ChainReader:
         return max(-1, head - fin.depth)
 
     def header(self, number: int) -> dict[str, Any] | None:
-        hdr = self.rpc.call("eth_getBlockByNumber", [hex(number), False])
-        return None if hdr is None else {k: hdr[k] for k in HEADER_FIELDS}
+        return self.headers([number])[0]
 
     def headers(self, numbers: list[int]) -> list[dict[str, Any] | None]:
+        """HEADER_FIELDS of each block (None if the node has no such block), each checked to
+        be the block asked for and to hash to its hash."""
         out: list[dict[str, Any] | None] = []
         for i in range(0, len(numbers), 100):
             part = numbers[i : i + 100]
             res = self.rpc.batch(
                 [("eth_getBlockByNumber", [hex(n), False]) for n in part],
                 what=f"headers {part[0]}..{part[-1]}",
+                check=lambda r, part=part: check_headers(part, r),  # type: ignore[misc]
             )
             out.extend(None if h is None else {k: h[k] for k in HEADER_FIELDS} for h in res)
         return out
 
     # -- logs ----------------------------------------------------------------------------
-    def get_logs(self, start: int, end: int, deadline_s: float = 300.0) -> pa.Table:
+    def get_logs(
+        self, start: int, end: int, deadline_s: float = 300.0, finalized: int | None = None
+    ) -> pa.Table:
         """All logs of our addresses in start..end (LOG_SCHEMA, in block order).
 
         Asks in spans of the adaptive size, one after the other, bisecting whenever the node
-        says too much; then parses all the answers in one go."""
-        parts: list[tuple[int, int, bytes]] = []
+        says too much; then parses all the answers in one go. Each answer is checked
+        (:func:`check_logs`: within its span, none removed, none twice) and fetched again if
+        it fails; an empty answer for blocks above ``finalized`` is cross-checked against the
+        blocks' logsBloom (:meth:`_empty_is_a_lie`)."""
+        parts: list[tuple[int, int, bytes, int]] = []
         a = start
         while a <= end:
             b = min(end, a + self.adaptive.current() - 1)
-            parts.extend(self._get_logs_text(a, b, deadline_s))
+            parts.extend(self._get_logs_text(a, b, deadline_s, finalized))
             a = b + 1
-        texts = [t for _, _, t in parts]
+        texts = [t for _, _, t, _ in parts]
         try:
-            return parse_logs(texts)
+            logs = parse_logs(texts)
         except MalformedResult:
-            pass
-        # one answer is corrupt (its shape was fine): parse each, fetch the bad ones again
+            logs = None
+        if logs is not None and _parts_ok(logs, parts, start, end):
+            return logs
+        # one answer is corrupt (its shape was fine) or lies: parse and check each, fetch the
+        # bad ones again (retried like a truncated answer, until the deadline)
         tables = []
-        for a, b, t in parts:
+        for a, b, t, _ in parts:
             try:
-                tables.append(parse_logs(t))
-            except MalformedResult:
-                tables.append(
-                    self.rpc.call_raw(
-                        "eth_getLogs",
-                        [{"fromBlock": hex(a), "toBlock": hex(b), "address": self.addresses}],
-                        parse_logs,
-                        what=f"eth_getLogs blocks {a}..{b}",
-                    )
+                table = parse_logs(t)
+                why = check_logs(table, a, b)
+            except MalformedResult as exc:
+                why = str(exc)
+            if why is not None:
+                self.rpc.stats["refetched"] = self.rpc.stats.get("refetched", 0) + 1
+                table = self.rpc.call_raw(
+                    "eth_getLogs",
+                    [{"fromBlock": hex(a), "toBlock": hex(b), "address": self.addresses}],
+                    lambda text, a=a, b=b: _checked_logs(text, a, b),  # type: ignore[misc]
+                    what=f"eth_getLogs blocks {a}..{b}",
                 )
+            tables.append(table)
         return pa.concat_tables(tables)
 
+    def _empty_is_a_lie(self, start: int, end: int) -> int | None:
+        """For an empty eth_getLogs answer over start..end: a block whose logsBloom admits one
+        of our addresses and whose receipts do hold a log of ours (the node has not indexed the
+        range yet, or a balancer asked a backend that lags), else None. Costs one header per
+        block (the caller asks only above the finalized head) and receipts of bloom hits."""
+        masks = _address_bloom_masks(self.addresses)
+        hits: list[tuple[int, str]] = []
+        for i in range(start, end + 1, 100):
+            part = list(range(i, min(end, i + 99) + 1))
+            res = self.rpc.batch(
+                [("eth_getBlockByNumber", [hex(n), False]) for n in part],
+                what=f"logsBloom of blocks {part[0]}..{part[-1]}",
+            )
+            for n, h in zip(part, res, strict=True):
+                if not isinstance(h, dict) or not isinstance(h.get("logsBloom"), str):
+                    continue
+                bloom = int(h["logsBloom"], 16)
+                if any(bloom & m == m for m in masks):
+                    hits.append((n, str(h.get("hash", "")).lower()))
+        ours = set(self.addresses)
+        for n, block_hash in hits:
+            try:
+                receipts = self.rpc.call(
+                    "eth_getBlockReceipts", [block_hash], what=f"receipts of block {n}"
+                )
+            except RpcError:  # no eth_getBlockReceipts: ask the logs of this one block
+                one = self.rpc.call_raw(
+                    "eth_getLogs",
+                    [{"fromBlock": hex(n), "toBlock": hex(n), "address": self.addresses}],
+                    _keep_text,
+                    what=f"eth_getLogs block {n}",
+                )
+                if one[1]:
+                    return n
+                continue
+            for r in receipts or ():
+                for lg in r.get("logs") or ():
+                    if str(lg.get("address", "")).lower() in ours and not lg.get("removed"):
+                        return n
+        return None
+
     def _get_logs_text(
-        self, start: int, end: int, deadline_s: float
-    ) -> list[tuple[int, int, bytes]]:
-        """The eth_getLogs answers covering start..end: (from, to, array text), in order."""
-        out: list[tuple[int, int, bytes]] = []
+        self, start: int, end: int, deadline_s: float, finalized: int | None = None
+    ) -> list[tuple[int, int, bytes, int]]:
+        """The eth_getLogs answers covering start..end: (from, to, array text, number of
+        logs), in order."""
+        out: list[tuple[int, int, bytes, int]] = []
         stack = [(start, end)]
         deadline = time.monotonic() + deadline_s
         single_fail = 0
+        lies = 0
         while stack:
             a, b = stack.pop()
             try:
@@ -457,19 +661,37 @@ class ChainReader:
                 stack.append((mid + 1, b))
                 stack.append((a, mid))
                 continue
+            if n_logs == 0 and finalized is not None and b > finalized:
+                at = self._empty_is_a_lie(max(a, finalized + 1), b)
+                if at is not None:
+                    lies += 1
+                    self.rpc.stats["refetched"] = self.rpc.stats.get("refetched", 0) + 1
+                    if time.monotonic() > deadline:
+                        raise RpcUnavailable(
+                            f"eth_getLogs for blocks {a}..{b} keeps answering no logs, but "
+                            f"block {at}'s receipts hold logs of our contracts: the node has "
+                            "not indexed these blocks yet (a lagging backend?); try later or "
+                            "another RPC URL"
+                        )
+                    time.sleep(min(2.0, 0.05 * 2 ** min(lies, 6)))
+                    stack.append((a, b))
+                    continue
             self.adaptive.success(b - a + 1, n_logs)
-            out.append((a, b, text))
+            out.append((a, b, text, n_logs))
         return out
 
-    def fetch_chunk(self, start: int, end: int, check_moves: bool) -> Chunk:
+    def fetch_chunk(
+        self, start: int, end: int, check_moves: bool, finalized: int | None = None
+    ) -> Chunk:
         """Logs of start..end, the headers of the blocks that carry them and of both ends, and
         the transactions that emitted them (eth_getBlockByNumber with full transactions: the
-        sender and gas price for a fraction of what receipts cost the node)."""
+        sender and gas price for a fraction of what receipts cost the node). Every header is
+        checked to be the block asked for, hashing to its hash (:func:`check_headers`)."""
         t0 = time.monotonic()
         end_before = self.header(end) if check_moves else None
         if check_moves and end_before is None:
             raise ChainMoved(f"block {end} vanished (head went back)")
-        logs = self.get_logs(start, end)
+        logs = self.get_logs(start, end, finalized=finalized)
         by_block: dict[int, str] = {}
         if logs.num_rows:
             pairs = (
@@ -486,6 +708,7 @@ class ChainReader:
         res = self.rpc.batch(
             [("eth_getBlockByNumber", [hex(n), n in by_block]) for n in numbers],
             what=f"headers+transactions blocks {start}..{end}",
+            check=lambda r: check_headers(numbers, r),
         )
         headers: list[dict[str, Any]] = []
         txs: list[dict[str, Any]] = []
@@ -541,7 +764,7 @@ class ChainReader:
                 a, fin = nxt, e > finalized
 
                 def job(a: int = a, e: int = e, fin: bool = fin) -> Chunk:
-                    chunk = self.fetch_chunk(a, e, fin)
+                    chunk = self.fetch_chunk(a, e, fin, finalized)
                     return prepare(chunk) if prepare is not None else chunk
 
                 yield job

@@ -363,8 +363,17 @@ class RpcClient:
 
         return self._with_retries(what or method, attempt, deadline_s, timeout_is_too_much)
 
-    def batch(self, calls: list[tuple[str, list[Any]]], *, what: str = "batch") -> list[Any]:
-        """Several calls in one HTTP request (cheap for many tiny calls); results in order."""
+    def batch(
+        self,
+        calls: list[tuple[str, list[Any]]],
+        *,
+        what: str = "batch",
+        check: Callable[[list[Any]], None] | None = None,
+    ) -> list[Any]:
+        """Several calls in one HTTP request (cheap for many tiny calls); results in order.
+
+        ``check`` sees the results inside the retry loop: if it rejects them (raises
+        :class:`MalformedResult`), the batch is asked again, like a truncated response."""
         if not calls:
             return []
 
@@ -386,6 +395,11 @@ class RpcClient:
                 if msg is None:
                     raise _Transient("batch response misses an id")
                 out.append(self._unwrap(m, msg))
+            if check is not None:
+                try:
+                    check(out)
+                except MalformedResult as exc:
+                    raise _Transient(f"malformed result ({exc})") from None
             return out
 
         return self._with_retries(what, attempt)

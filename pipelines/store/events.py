@@ -398,6 +398,47 @@ def stored_tail(
     ]
 
 
+class DeepReorg(WarehouseError):
+    """A reorg would retract blocks that were final when ingested; refused unless allowed."""
+
+
+DEEP_REORG_DETAIL = "deep reorg"  # how the journal's detail of an allowed deep retraction begins
+REORG_REFUSED = "reorg_refused"  # raw.ingest_journal.action of a refused deep retraction
+
+
+def finalized_floor(con: duckdb.DuckDBPyConnection, network: str) -> int | None:
+    """The highest block the logs stream's appends recorded as finalized, since the last
+    deep retraction that was allowed (which started the warehouse's finality afresh)."""
+    row = con.execute(
+        "select max(finalized_block) from raw.ingest_journal where network = $n "
+        "and action = 'append' and journal_id > coalesce((select max(journal_id) "
+        "from raw.ingest_journal where network = $n and action = 'retract' "
+        "and starts_with(detail, $deep)), 0)",
+        {"n": network, "deep": DEEP_REORG_DETAIL},
+    ).fetchall()
+    return None if not row or row[0][0] is None else int(row[0][0])
+
+
+def record_refused_reorg(
+    con: duckdb.DuckDBPyConnection,
+    network: str,
+    chain_id: int,
+    from_block: int,
+    to_block: int,
+    head: int | None,
+    finalized: int | None,
+    detail: str,
+) -> int:
+    """Journal a deep retraction that was refused (nothing moved); returns its journal id."""
+    with transaction(con):
+        jid = _next_journal_id(con)
+        _journal(
+            con, jid, network, chain_id, REORG_REFUSED, from_block, max(from_block, to_block),
+            0, 0, 0, 0, 0, head, finalized, detail=detail[:2000],
+        )  # fmt: skip
+    return jid
+
+
 def retract_above(
     con: duckdb.DuckDBPyConnection,
     network: str,
