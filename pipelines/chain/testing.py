@@ -3,6 +3,13 @@
 At ``rate`` it answers a request with one of: HTTP 500, HTTP 429 with Retry-After, a delay past
 the client's timeout, a truncated body, a "too many results" JSON-RPC error, or a dropped
 connection; otherwise it forwards to the node unchanged. Binds 127.0.0.1 on a free port.
+
+It also lies, well-formed: ``lies`` maps a kind of :data:`LIES` to how many answers to falsify
+(the next ones it applies to, kinds in turn): an eth_getLogs answer with a log repeated, with a
+log marked ``removed``, shifted past the asked range, or empty for blocks within ``unindexed``
+of the head (a provider that has not indexed them yet); a header with a wrong parentHash.
+``never_fits`` names a block whose header is always served with another parent (its hash
+recomputed, so the header is self-consistent): a parent link that never fits.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import httpx
 import orjson
 
 FAULTS = ("http500", "http429", "delay", "truncate", "too_many", "drop")
+LIES = ("dup_logs", "removed", "outside_range", "empty", "wrong_parent")
 
 
 class FaultProxy:
@@ -31,6 +39,9 @@ class FaultProxy:
         seed: int = 0,
         retry_after_s: float = 0.2,
         max_span: int | None = None,
+        lies: dict[str, int] | None = None,
+        unindexed: int = 12,
+        never_fits: int | None = None,
     ):
         self.upstream = upstream
         self.rate = rate
@@ -43,6 +54,14 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.counts: dict[str, int] = {f: 0 for f in (*faults, "ok")}
         self.client = httpx.Client(timeout=60, headers={"content-type": "application/json"})
+        self.lies_left = dict(lies or {})
+        unknown = set(self.lies_left) - set(LIES)
+        if unknown:
+            raise ValueError(f"unknown lies {sorted(unknown)}; known: {LIES}")
+        self.lied: dict[str, int] = {k: 0 for k in LIES}
+        self.unindexed = unindexed
+        self.never_fits = never_fits
+        self.never_fits_served = 0
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -117,7 +136,87 @@ class FaultProxy:
         if fault == "truncate":
             cut = resp.content[: max(1, len(resp.content) // 2)]
             return self._send(h, 200, cut, {})
-        return self._send(h, resp.status_code, resp.content, {})
+        content = resp.content
+        if resp.status_code == 200 and (self.lies_left or self.never_fits is not None):
+            content = self._lie(body, content)
+        return self._send(h, resp.status_code, content, {})
+
+    # -- lies ------------------------------------------------------------------------------
+    def _take(self, kind: str) -> bool:
+        with self.lock:
+            if self.lies_left.get(kind, 0) <= 0:
+                return False
+            self.lies_left[kind] -= 1
+            self.lied[kind] += 1
+            return True
+
+    def _upstream(self, method: str, params: list[Any]) -> Any:
+        r = self.client.post(
+            self.upstream,
+            content=orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}),
+        )
+        return orjson.loads(r.content).get("result")
+
+    def _lie(self, body: bytes, content: bytes) -> bytes:
+        try:
+            req, msg = orjson.loads(body), orjson.loads(content)
+        except orjson.JSONDecodeError:
+            return content
+        pairs = list(zip(req, msg, strict=False)) if isinstance(req, list) else [(req, msg)]
+        changed = False
+        for r, m in pairs:
+            if not isinstance(r, dict) or not isinstance(m, dict) or m.get("result") is None:
+                continue
+            if r.get("method") == "eth_getLogs" and isinstance(m["result"], list):
+                new = self._lie_logs(r["params"][0], m["result"])
+                if new is not None:
+                    m["result"], changed = new, True
+            elif r.get("method") == "eth_getBlockByNumber" and isinstance(m["result"], dict):
+                changed = self._lie_header(m["result"]) or changed
+        if not changed:
+            return content
+        return orjson.dumps(msg)
+
+    def _lie_logs(self, flt: dict[str, Any], logs: list[Any]) -> list[Any] | None:
+        if not logs:
+            return None
+        a, b = int(flt["fromBlock"], 16), int(flt["toBlock"], 16)
+        for kind in LIES:
+            if self.lies_left.get(kind, 0) <= 0:
+                continue
+            if kind == "dup_logs" and self._take(kind):
+                k = len(logs) // 2
+                return [*logs[: k + 1], dict(logs[k]), *logs[k + 1 :]]
+            if kind == "removed" and self._take(kind):
+                return [{**logs[0], "removed": True}, *logs[1:]]
+            if kind == "outside_range":
+                # asked a..b, served a+k..b+k (k = half the span, at least 1)
+                k = max(1, (b - a + 1) // 2)
+                past = self._upstream(
+                    "eth_getLogs", [{**flt, "fromBlock": hex(b + 1), "toBlock": hex(b + k)}]
+                )
+                if past and self._take(kind):
+                    return [lg for lg in logs if int(lg["blockNumber"], 16) >= a + k] + past
+            if kind == "empty":
+                head = int(self._upstream("eth_blockNumber", []), 16)
+                if b > head - self.unindexed and self._take(kind):
+                    return []
+        return None
+
+    def _lie_header(self, hdr: dict[str, Any]) -> bool:
+        from pipelines.chain.fetch import header_hash
+
+        number = int(hdr.get("number", "0x0"), 16)
+        if self.never_fits is not None and number == self.never_fits:
+            hdr["parentHash"] = "0x" + "0f" * 32
+            hdr["hash"] = header_hash(hdr) or hdr["hash"]
+            with self.lock:
+                self.never_fits_served += 1
+            return True
+        if number > 0 and self._take("wrong_parent"):
+            hdr["parentHash"] = "0x" + "ab" * 32
+            return True
+        return False
 
     @staticmethod
     def _span(body: bytes) -> int:
