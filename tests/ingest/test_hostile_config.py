@@ -1,4 +1,5 @@
-"""Hostile or careless configuration: an ABI whose names are SQL, a contract listed twice.
+"""Hostile or careless configuration: an ABI whose names are SQL, a contract listed twice, a
+network pointed at another chain with the same chain id.
 
 Each is refused at start-up with a config error (exit 2, the file named, no traceback) and the
 warehouse is unchanged: same tables, same row counts.
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from pipelines.cli import _register, app
 from pipelines.config import ConfigError, schemas_dir
 from pipelines.decode.abi import load_abi_events, quote_ident
+from pipelines.devnet.harness import DevnetHandle
 from pipelines.ingest import ingest_range
 from pipelines.store import connect
 from tests.ingest.conftest import MAINNET, IngestChain
@@ -147,3 +149,32 @@ def test_duplicate_contract_is_refused_and_warehouse_unchanged(
     assert "OpenTokenAgain" in out and "already listed as contracts.OpenToken" in out, out
     assert "Traceback" not in out
     assert _snapshot(wh) == before
+
+
+def test_node_of_another_chain_with_the_same_chain_id_is_refused(
+    ingested: tuple[Path, dict[str, int]],
+    ingest_chain: IngestChain,
+    devnet_nodes: DevnetHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The network's RPC URL now points at another anvil answering chain id 1612: every block
+    held differs. Refused: nothing retracted, journalled, and loud in olw status."""
+    src, before = ingested
+    wh = tmp_path / "w.duckdb"
+    shutil.copy(src, wh)
+    ingest_chain.apply(monkeypatch, wh)
+    other = devnet_nodes.urls[MAINNET]
+    assert devnet_nodes.chain_ids[MAINNET] == 1612 and other != ingest_chain.url
+    monkeypatch.setenv("OLW_RPC_DEVNET_MAINNET", other)
+    code, out = _run("ingest", "--network", MAINNET, "-q")
+    assert code == 1, out
+    assert "another chain with chain id 1612" in out and "nothing retracted" in out, out
+    assert "--allow-deep-reorg" in out and "Traceback" not in out
+    after = _snapshot(wh)
+    journal = after.pop("raw.ingest_journal")
+    assert journal == before["raw.ingest_journal"] + 1
+    assert after == {k: v for k, v in before.items() if k != "raw.ingest_journal"}
+    code, out = _run("status", "--offline")
+    assert code == 0, out
+    assert "deep reorg" in out and "REFUSED" in out, out

@@ -1,5 +1,6 @@
 """Reorgs while following the head: anvil_reorg at depths 1, 5 and 40; after catch-up the
-warehouse equals the canonical chain and the journal records each retraction."""
+warehouse equals the canonical chain and the journal records each retraction. A reorg deeper
+than the finality depth is refused (nothing retracted, journalled) unless allowed."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from typing import Any
 import pytest
 
 from pipelines.devnet.harness import running_devnet
-from pipelines.ingest import IngestSummary, follow
-from pipelines.store import connect
+from pipelines.ingest import IngestSummary, follow, ingest_range
+from pipelines.store import DeepReorg, connect
 from tests.ingest.conftest import MAINNET
 from tests.ingest.traffic import (
     DEPLOYER,
@@ -99,7 +100,10 @@ def test_reorgs_while_following(
 
     def run() -> None:
         try:
-            out["summary"] = follow(MAINNET, warehouse=wh, stop=stop.is_set, poll_s=0.05)
+            # the 40-deep reorg goes below the finalized head (depth 12): allowed here
+            out["summary"] = follow(
+                MAINNET, warehouse=wh, stop=stop.is_set, poll_s=0.05, allow_deep_reorg=True
+            )
         except BaseException as exc:  # surfaced by the assertion below
             out["error"] = exc
 
@@ -132,17 +136,72 @@ def test_reorgs_while_following(
             _assert_canonical(wh, node, sorted(c.values()))
             con = connect(wh, read_only=True, wait_s=10)
             retracts = con.execute(
-                "select from_block, to_block, log_count from raw.ingest_journal "
+                "select from_block, to_block, log_count, detail from raw.ingest_journal "
                 "where action = 'retract' order by journal_id"
             ).fetchall()
             con.close()
             assert len(retracts) == i + 1, retracts
-            from_block, to_block, n_logs = retracts[-1]
+            from_block, to_block, n_logs, detail = retracts[-1]
             assert from_block <= head - depth + 1 and to_block == head
             assert n_logs > 0
+            assert detail.startswith("deep reorg") is (depth > 12), detail
     finally:
         stop.set()
         t.join(30)
     assert "error" not in out, out.get("error")
     s: IngestSummary = out["summary"]
     assert s.reorgs == 3
+
+
+def _reorg_txs(c: dict[str, str], depth: int) -> list[Any]:
+    return [
+        [
+            {
+                "from": DEPLOYER,
+                "to": c["OpenToken"],
+                "data": calldata(
+                    "transferMany(address[],uint256[])",
+                    [addr(7000 + depth * 10 + k + j) for j in range(3)],
+                    [depth + k + 1] * 3,
+                ),
+                "gas": hex(3_000_000),
+            },
+            k,
+        ]
+        for k in range(2)
+    ]
+
+
+def test_deep_reorg_is_refused_unless_allowed(
+    reorg_chain: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h, node, c = reorg_chain
+    h.apply(monkeypatch)
+    wh = tmp_path / "w.duckdb"
+    ingest_range(MAINNET, warehouse=wh)
+    before = sorted(warehouse_keys(wh, 1612))
+    head = node.head()
+    node.call("anvil_reorg", 20, _reorg_txs(c, 20))  # finality depth is 12
+    t0 = time.monotonic()
+    with pytest.raises(DeepReorg, match=r"no longer on the node's chain.*nothing retracted"):
+        ingest_range(MAINNET, warehouse=wh)
+    assert time.monotonic() - t0 < 30
+    assert sorted(warehouse_keys(wh, 1612)) == before, "a refused reorg retracted something"
+    con = connect(wh, read_only=True)
+    journal = con.execute(
+        "select action, detail from raw.ingest_journal where action <> 'append' "
+        "and action <> 'append_receipts' order by journal_id"
+    ).fetchall()
+    con.close()
+    assert [a for a, _ in journal] == ["reorg_refused"], journal
+    assert "--allow-deep-reorg" not in journal[0][1] and "nothing retracted" in journal[0][1]
+    # explicitly allowed: retracted, journalled as deep, and the warehouse is canonical again
+    s = ingest_range(MAINNET, warehouse=wh, allow_deep_reorg=True)
+    assert s.reorgs == 1 and s.retracted_blocks >= 20
+    _assert_canonical(wh, node, sorted(c.values()))
+    con = connect(wh, read_only=True)
+    (detail, from_block), *_ = con.execute(
+        "select detail, from_block from raw.ingest_journal where action = 'retract'"
+    ).fetchall()
+    con.close()
+    assert detail.startswith("deep reorg below finalized block") and from_block <= head - 19
