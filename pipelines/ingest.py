@@ -340,6 +340,7 @@ def ingest_range(
                     if not _catch_up_receipts(
                         lease, reader, net.name, chain_id, summary, stop, report
                     ):
+                        refit("receipts of a block held are unknown to the node")
                         continue  # a block we hold vanished: the check above finds the reorg
                     receipts_done = cursor
                 if not follow or (end is not None and nxt > end):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import tempfile
 import threading
 import time
@@ -414,6 +415,14 @@ def _parts_ok(
     return True
 
 
+_BLOCK_NUMBER = re.compile(rb'"blockNumber"\s*:\s*"(0x[0-9a-fA-F]+)"')
+
+
+def _log_blocks(text: bytes) -> set[int]:
+    """The block numbers an eth_getLogs answer's text has logs of (without parsing it)."""
+    return {int(m, 16) for m in set(_BLOCK_NUMBER.findall(text))}
+
+
 def _keep_text(text: memoryview) -> tuple[bytes, int]:
     """A log array's text, kept for one parse of the whole chunk, and its number of logs."""
     raw = bytes(text)
@@ -549,8 +558,8 @@ class ChainReader:
         Asks in spans of the adaptive size, one after the other, bisecting whenever the node
         says too much; then parses all the answers in one go. Each answer is checked
         (:func:`check_logs`: within its span, none removed, none twice) and fetched again if
-        it fails; an empty answer for blocks above ``finalized`` is cross-checked against the
-        blocks' logsBloom (:meth:`_empty_is_a_lie`)."""
+        it fails; blocks above ``finalized`` that an answer gives no log of are cross-checked
+        against their logsBloom (:meth:`_unserved_logs`)."""
         parts: list[tuple[int, int, bytes, int]] = []
         a = start
         while a <= end:
@@ -584,15 +593,16 @@ class ChainReader:
             tables.append(table)
         return pa.concat_tables(tables)
 
-    def _empty_is_a_lie(self, start: int, end: int) -> int | None:
-        """For an empty eth_getLogs answer over start..end: a block whose logsBloom admits one
-        of our addresses and whose receipts do hold a log of ours (the node has not indexed the
+    def _unserved_logs(self, numbers: list[int]) -> int | None:
+        """For blocks an eth_getLogs answer gave no log of: one whose logsBloom admits one of
+        our addresses and whose receipts do hold a log of ours (the node has not indexed the
         range yet, or a balancer asked a backend that lags), else None. Costs one header per
-        block (the caller asks only above the finalized head) and receipts of bloom hits."""
+        block (the caller asks only above the finalized head) and the receipts of bloom hits
+        (a bloom's false positives included)."""
         masks = _address_bloom_masks(self.addresses)
         hits: list[tuple[int, str]] = []
-        for i in range(start, end + 1, 100):
-            part = list(range(i, min(end, i + 99) + 1))
+        for i in range(0, len(numbers), 100):
+            part = numbers[i : i + 100]
             res = self.rpc.batch(
                 [("eth_getBlockByNumber", [hex(n), False]) for n in part],
                 what=f"logsBloom of blocks {part[0]}..{part[-1]}",
@@ -661,15 +671,17 @@ class ChainReader:
                 stack.append((mid + 1, b))
                 stack.append((a, mid))
                 continue
-            if n_logs == 0 and finalized is not None and b > finalized:
-                at = self._empty_is_a_lie(max(a, finalized + 1), b)
+            if finalized is not None and b > finalized:
+                served = _log_blocks(text) if n_logs else set()
+                unserved = [n for n in range(max(a, finalized + 1), b + 1) if n not in served]
+                at = self._unserved_logs(unserved) if unserved else None
                 if at is not None:
                     lies += 1
                     self.rpc.stats["refetched"] = self.rpc.stats.get("refetched", 0) + 1
                     if time.monotonic() > deadline:
                         raise RpcUnavailable(
-                            f"eth_getLogs for blocks {a}..{b} keeps answering no logs, but "
-                            f"block {at}'s receipts hold logs of our contracts: the node has "
+                            f"eth_getLogs for blocks {a}..{b} keeps answering no logs of block "
+                            f"{at}, but its receipts hold logs of our contracts: the node has "
                             "not indexed these blocks yet (a lagging backend?); try later or "
                             "another RPC URL"
                         )

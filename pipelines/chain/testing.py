@@ -6,8 +6,9 @@ connection; otherwise it forwards to the node unchanged. Binds 127.0.0.1 on a fr
 
 It also lies, well-formed: ``lies`` maps a kind of :data:`LIES` to how many answers to falsify
 (the next ones it applies to, kinds in turn): an eth_getLogs answer with a log repeated, with a
-log marked ``removed``, shifted past the asked range, or empty for blocks within ``unindexed``
-of the head (a provider that has not indexed them yet); a header with a wrong parentHash.
+log marked ``removed``, shifted past the asked range, empty for blocks within ``unindexed`` of
+the head (a provider that has not indexed them yet) or without its last block's logs (indexed
+part way); a header with a wrong parentHash.
 ``never_fits`` names a block whose header is always served with another parent (its hash
 recomputed, so the header is self-consistent): a parent link that never fits.
 """
@@ -26,7 +27,7 @@ import httpx
 import orjson
 
 FAULTS = ("http500", "http429", "delay", "truncate", "too_many", "drop")
-LIES = ("dup_logs", "removed", "outside_range", "empty", "wrong_parent")
+LIES = ("dup_logs", "removed", "outside_range", "empty", "partial", "wrong_parent")
 
 
 class FaultProxy:
@@ -201,6 +202,12 @@ class FaultProxy:
                 head = int(self._upstream("eth_blockNumber", []), 16)
                 if b > head - self.unindexed and self._take(kind):
                     return []
+            if kind == "partial":  # indexed up to a block inside the asked range
+                head = int(self._upstream("eth_blockNumber", []), 16)
+                last = int(logs[-1]["blockNumber"], 16)
+                first = int(logs[0]["blockNumber"], 16)
+                if first < last and last > head - self.unindexed and self._take(kind):
+                    return [lg for lg in logs if int(lg["blockNumber"], 16) < last]
         return None
 
     def _lie_header(self, hdr: dict[str, Any]) -> bool:
