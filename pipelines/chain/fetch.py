@@ -129,39 +129,70 @@ _HEADER_OTHER = frozenset(
     {"hash", "size", "totalDifficulty", "transactions", "uncles", "withdrawals", "sealFields"}
     | {"author"}
 )
-_HEADER_KNOWN = frozenset(_HEADER_RLP + _HEADER_RLP_FORKS) | _HEADER_OTHER
+_HEADER_ALL = _HEADER_RLP + _HEADER_RLP_FORKS
+_HEADER_KNOWN = frozenset(_HEADER_ALL) | _HEADER_OTHER
 
 
-def _rlp_bytes(b: bytes) -> bytes:
-    n = len(b)
-    if n == 1 and b[0] < 0x80:
-        return b
-    if n < 56:
-        return bytes((0x80 + n,)) + b
-    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0xB7 + len(size),)) + size + b
+# fixed-size fields: (length of the 0x-hex text, RLP prefix), so most fields cost one lookup
+_HASH_FIELDS = (
+    "parentHash", "sha3Uncles", "stateRoot", "transactionsRoot", "receiptsRoot", "mixHash",
+    "withdrawalsRoot", "parentBeaconBlockRoot", "requestsHash",
+)  # fmt: skip
+_HEADER_FIXED = {
+    **dict.fromkeys(_HASH_FIELDS, (66, "a0")),
+    "miner": (42, "94"),
+    "logsBloom": (514, "b90100"),
+    "nonce": (18, "88"),
+}
 
 
-def _rlp_field(key: str, value: str) -> bytes:
+def _rlp_hex(key: str, value: str) -> str:
+    """One header field's RLP encoding, as hex (built as text: one fromhex per header)."""
     if key in _HEADER_INTS:
         n = int(value, 16)
-        return _rlp_bytes(n.to_bytes((n.bit_length() + 7) // 8, "big"))
-    return _rlp_bytes(bytes.fromhex(value[2:]))
+        if n < 0x80:
+            return "80" if n == 0 else f"{n:02x}"
+        x = f"{n:x}"
+        x = "0" + x if len(x) % 2 else x
+        return f"{0x80 + len(x) // 2:02x}{x}"  # a header's integers are below 2^256
+    if not value.startswith("0x"):
+        raise ValueError(f"{key} is not 0x-hex")
+    x = value[2:]
+    n = len(x) // 2
+    if n == 1 and int(x, 16) < 0x80:
+        return x
+    if n < 56:
+        return f"{0x80 + n:02x}{x}"
+    size = f"{n:x}"
+    size = "0" + size if len(size) % 2 else size
+    return f"{0xB7 + len(size) // 2:02x}{size}{x}"
 
 
 def header_hash(h: dict[str, Any]) -> str | None:
-    """keccak(rlp(header)) of a JSON-RPC header, or None when its format is unknown to us."""
+    """keccak(rlp(header)) of a JSON-RPC header; None when its format is unknown to us (a key
+    we do not know, a field missing); "0x" (matching no hash) when a field is malformed."""
     if not _HEADER_KNOWN.issuperset(h):
         return None
+    items: list[str] = []
+    fixed = _HEADER_FIXED.get
     try:
-        items = [_rlp_field(k, h[k]) for k in _HEADER_RLP]
-        for k in _HEADER_RLP_FORKS:
-            if h.get(k) is None:
-                break
-            items.append(_rlp_field(k, h[k]))
-    except (KeyError, TypeError, ValueError, AttributeError):
+        for k in _HEADER_ALL:
+            v = h.get(k)
+            if v is None:
+                if k in _HEADER_RLP_FORKS:
+                    break
+                raise KeyError(k)
+            f = fixed(k)
+            if f is not None and len(v) == f[0] and v[:2] == "0x":
+                items.append(f[1])
+                items.append(v[2:])
+            else:
+                items.append(_rlp_hex(k, v))
+        body = bytes.fromhex("".join(items))
+    except KeyError:
         return None
-    body = b"".join(items)
+    except (TypeError, ValueError, AttributeError):
+        return "0x"
     n = len(body)
     size = n.to_bytes((n.bit_length() + 7) // 8, "big")
     head = bytes((0xC0 + n,)) if n < 56 else bytes((0xF7 + len(size),)) + size
