@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> None:
         assert _parts_ok(logs, parts, start, end)
         parse_s = _cpu(lambda texts=texts: parse_logs(texts), args.repeats)
         check_s = _cpu(
-            lambda logs=logs, parts=parts: _parts_ok(logs, parts, start, end), args.repeats
+            lambda logs=logs, parts=parts, a=start, b=end: _parts_ok(logs, parts, a, b),
+            args.repeats,
         )
         t.add_row(
             f"{args.logs:,} logs, {label}",
