@@ -364,6 +364,7 @@ def ingest_range(
                     requests_per_chunk=max(
                         1, min(REQUESTS_PER_CHUNK, batch_logs // TARGET_LOGS_PER_REQUEST)
                     ),
+                    on_wait=lease.release,  # never hold the warehouse waiting for the node
                 ):
                     prev = (
                         group[-1].end_hash

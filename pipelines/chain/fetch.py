@@ -795,10 +795,12 @@ class ChainReader:
         prepare: Callable[[Chunk], Chunk] | None = None,
         ahead: int = 64,
         requests_per_chunk: int = REQUESTS_PER_CHUNK,
+        on_wait: Callable[[], None] | None = None,
     ) -> Iterator[Chunk]:
         """Chunks of start..end in order. ``workers`` are fetched at once, and up to ``ahead``
         finished chunks wait for the consumer, so fetching goes on while it commits.
-        ``prepare`` runs on each chunk in its fetch thread."""
+        ``prepare`` runs on each chunk in its fetch thread; ``on_wait`` in the consumer's
+        when the next chunk keeps it waiting (see :func:`pipelined`)."""
 
         def jobs() -> Iterator[Callable[[], Chunk]]:
             nxt = start
@@ -813,7 +815,7 @@ class ChainReader:
                 yield job
                 nxt = e + 1
 
-        yield from pipelined(jobs(), self._fetch_pool(), self.workers, ahead, stop)
+        yield from pipelined(jobs(), self._fetch_pool(), self.workers, ahead, stop, on_wait)
 
     # -- receipts ------------------------------------------------------------------------
     def block_receipts(self, number: int, block_hash: str) -> pa.Table:
@@ -857,13 +859,17 @@ def pipelined(
     workers: int,
     ahead: int,
     stop: Callable[[], bool] | None = None,
+    on_wait: Callable[[], None] | None = None,
+    wait_s: float = 1.0,
 ) -> Iterator[R]:
     """Run ``jobs`` on ``pool`` (``workers`` at a time) and yield their results in order.
 
     A feeder thread submits a job whenever a worker is free and fewer than ``ahead`` results
     wait, so the pool keeps fetching while the consumer is busy (a commit). The first error is
     raised in the consumer; closing the iterator stops the feeder, cancels what has not
-    started and waits for what has.
+    started and waits for what has. When the next result keeps the consumer waiting longer
+    than ``wait_s`` (a node retrying, a lie fetched again), ``on_wait`` runs once in the
+    consumer's thread (ingestion releases the warehouse there).
     """
     running = threading.Semaphore(workers)
     waiting = threading.Semaphore(max(ahead, workers + 1))
@@ -903,6 +909,10 @@ def pipelined(
             fut = futures.get()
             if fut is None:
                 break
+            if on_wait is not None and not fut.done():
+                done, _ = wait([fut], timeout=wait_s)
+                if not done:
+                    on_wait()
             result = fut.result()
             waiting.release()
             yield result

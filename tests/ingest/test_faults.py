@@ -9,8 +9,12 @@ and the warehouse released."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,6 +135,51 @@ def test_parent_link_that_never_fits_is_a_clear_error(
     finally:
         con.close()
     assert "retract" not in actions
+
+
+def test_unindexed_blocks_are_waited_for_with_the_warehouse_released(
+    ingest_chain: IngestChain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider that keeps answering no logs for its newest blocks: ingestion waits (it
+    asks again with backoff), another process can open the warehouse meanwhile, and once the
+    provider has caught up everything is there."""
+    wh = tmp_path / "w.duckdb"
+    ingest_chain.apply(monkeypatch, wh)
+    out: dict[str, Any] = {}
+    with FaultProxy(ingest_chain.url, rate=0.0, lies={"empty": 10**6}, unindexed=12) as proxy:
+
+        def run() -> None:
+            try:
+                out["summary"] = ingest_range(  # small commits: the lease is open at a wait
+                    MAINNET,
+                    end=ingest_chain.head,
+                    rpc_url=proxy.url,
+                    policy=FAST,
+                    warehouse=wh,
+                    batch_logs=1000,
+                )
+            except BaseException as exc:  # surfaced below
+                out["error"] = exc
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        deadline = time.monotonic() + 60
+        while proxy.lied["empty"] < 2 and time.monotonic() < deadline and t.is_alive():
+            time.sleep(0.05)
+        assert proxy.lied["empty"] >= 2 and t.is_alive(), out
+        time.sleep(1.2)  # past pipelined's wait_s: the warehouse is released
+        probe = subprocess.run(
+            [sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", wh],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert probe.returncode == 0, f"warehouse held while waiting: {probe.stderr[-300:]}"
+        with proxy.lock:
+            proxy.lies_left["empty"] = 0  # the provider has caught up
+        t.join(60)
+    assert not t.is_alive() and "error" not in out, out
+    _assert_equals_truth(wh, ingest_chain)
 
 
 def test_too_many_results_bisects_and_adapts(ingest_chain: IngestChain) -> None:
