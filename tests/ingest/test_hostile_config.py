@@ -178,3 +178,18 @@ def test_node_of_another_chain_with_the_same_chain_id_is_refused(
     code, out = _run("status", "--offline")
     assert code == 0, out
     assert "deep reorg" in out and "REFUSED" in out, out
+    # the operator says the node is right: everything held is retracted, journalled as deep
+    code, out = _run("ingest", "--network", MAINNET, "-q", "--allow-deep-reorg")
+    assert code == 0, out
+    con = connect(wh, read_only=True)
+    try:
+        (detail,) = con.execute(
+            "select detail from raw.ingest_journal where action = 'retract'"
+        ).fetchall()[0]
+        orphaned = con.execute("select count(*) from raw.orphaned_logs").fetchall()[0][0]
+    finally:
+        con.close()
+    assert detail.startswith("deep reorg below finalized block"), detail
+    assert orphaned == before["raw.logs"]
+    code, out = _run("status", "--offline")
+    assert code == 0 and "allowed" in out, out
