@@ -150,7 +150,9 @@ def _find_ancestor(
 ) -> tuple[Cursor | None, int | None]:
     """Walk the stored blocks down from the cursor to the highest one still canonical:
     (that block or None, None); with ``floor``, the walk stops at the first stored block at
-    or below it that is not canonical: (None, that block's number)."""
+    or below it that is not canonical: (None, that block's number). Only such a block makes
+    a reorg deep: stored blocks are sparse (those with logs, and range ends), so an ancestor
+    found below the floor with nothing held in between retracts nothing that was final."""
     below = cursor.block_number
     while True:
         tail = stored_tail(lease.con(), chain_id, below, 64)
@@ -253,33 +255,27 @@ def ingest_range(
             )
             if ancestor == cur:
                 return cur
-            lowest = -1 if ancestor is None else ancestor.block_number
-            if floor is not None and lowest < floor:
-                where = (
-                    f"block {gone}, final when ingested (finalized up to {floor}), is no "
-                    "longer on the node's chain"
-                    if gone is not None
-                    else f"the node's chain leaves ours at block {lowest + 1}, below the "
-                    f"finalized block {floor}"
-                    if ancestor is not None
-                    else "no block the warehouse holds is on the node's chain"
+            if gone is not None:  # a block held, final when ingested, is not canonical now
+                msg = (
+                    f"{net.name}: block {gone}, final when ingested (finalized up to {floor}), "
+                    "is no longer on the node's chain: a reorg deeper than finality, or a node "
+                    f"of another chain with chain id {chain_id}. Refused; nothing retracted "
+                    f"({why})."
                 )
-                if not allow_deep_reorg:
-                    msg = (
-                        f"{net.name}: {where}: a reorg deeper than finality, or a node of "
-                        f"another chain with chain id {chain_id}. Refused; nothing retracted "
-                        f"({why})."
-                    )
-                    record_refused_reorg(
-                        lease.con(), net.name, chain_id, (gone if gone is not None else 0),
-                        cur.block_number, summary.head, summary.finalized, msg,
-                    )  # fmt: skip
-                    raise DeepReorg(
-                        f"{msg} Check the RPC URL ({net.rpc_url_env}); if the node is right, "
-                        "rerun with --allow-deep-reorg (exports of the retracted days are "
-                        "stale until re-exported)."
-                    )
-                why = f"{DEEP_REORG_DETAIL} below finalized block {floor}, allowed: {why}"
+                record_refused_reorg(
+                    lease.con(), net.name, chain_id, gone, cur.block_number, summary.head,
+                    summary.finalized, msg,
+                )  # fmt: skip
+                raise DeepReorg(
+                    f"{msg} Check the RPC URL ({net.rpc_url_env}); if the node is right, rerun "
+                    "with --allow-deep-reorg (exports of the retracted days are stale until "
+                    "re-exported)."
+                )
+            lowest = -1 if ancestor is None else ancestor.block_number
+            if floor is not None and lowest < floor:  # allowed: is a final block retracted?
+                held = stored_tail(lease.con(), chain_id, floor, 1)
+                if held and held[0][0] > lowest:
+                    why = f"{DEEP_REORG_DETAIL} below finalized block {floor}, allowed: {why}"
             res = retract_above(lease.con(), net.name, chain_id, ancestor, why)
             summary.reorgs += 1
             summary.retracted_blocks += res["to_block"] - res["from_block"] + 1

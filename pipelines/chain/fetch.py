@@ -222,10 +222,14 @@ def check_headers(numbers: list[int], headers: list[Any]) -> None:
 
 
 def check_logs(logs: pa.Table, start: int, end: int) -> str | None:
-    """Why an eth_getLogs answer for blocks start..end cannot be right, or None: a log of a
-    block outside the range, a log marked removed, a log served twice."""
+    """Why an eth_getLogs answer for blocks start..end cannot be right, or None: a log
+    without its block or index, a log of a block outside the range, a log marked removed, a
+    log served twice."""
     if logs.num_rows == 0:
         return None
+    for col in ("block_number", "block_hash", "log_index", "tx_hash", "contract_address"):
+        if logs.column(col).null_count:
+            return f"a log without {col} (a pending log?)"
     lo, hi = pa.compute.min_max(logs.column("block_number")).values()
     if lo.as_py() < start or hi.as_py() > end:
         bad = lo.as_py() if lo.as_py() < start else hi.as_py()
