@@ -448,7 +448,8 @@ def _catch_up_receipts(
     if lc is None or (rc is not None and rc.block_number >= lc.block_number):
         return True
     if not blocks:  # no transaction of ours in between: just move the cursor
-        append_receipts(lease.con(), network, chain_id, _NO_RECEIPTS, 0, lc, rc)
+        lo = 0 if rc is None else rc.block_number + 1  # (from 0, it counted every tx held)
+        append_receipts(lease.con(), network, chain_id, _NO_RECEIPTS, lo, lc, rc)
         return True
     cursor, lo = rc, blocks[0][0]
     group: list[pa.Table] = []

@@ -205,3 +205,28 @@ def test_deep_reorg_is_refused_unless_allowed(
     ).fetchall()
     con.close()
     assert detail.startswith("deep reorg below finalized block") and from_block <= head - 19
+
+
+def test_shallow_reorg_over_a_sparse_tail_is_not_deep(
+    reorg_chain: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks without our logs are not stored (only range ends are), so a one-block reorg
+    after 30 empty blocks finds its ancestor far below the finalized floor: nothing final is
+    retracted, and it is a normal reorg."""
+    h, node, c = reorg_chain
+    h.apply(monkeypatch)
+    wh = tmp_path / "w.duckdb"
+    ingest_range(MAINNET, warehouse=wh)
+    node.call("anvil_mine", hex(30))
+    ingest_range(MAINNET, warehouse=wh, max_blocks=1000)
+    node.call("anvil_reorg", 1, [])
+    s = ingest_range(MAINNET, warehouse=wh)
+    assert s.reorgs == 1
+    con = connect(wh, read_only=True)
+    rows = con.execute(
+        "select action, detail from raw.ingest_journal where action in ('retract', 'reorg_refused')"
+    ).fetchall()
+    con.close()
+    assert len(rows) == 1 and rows[0][0] == "retract", rows
+    assert not rows[0][1].startswith("deep reorg"), rows
+    _assert_canonical(wh, node, sorted(c.values()))
