@@ -3,7 +3,6 @@ and written one partition at a time by an idempotent overwrite."""
 
 from __future__ import annotations
 
-import contextlib
 import random
 import time
 from typing import Any
@@ -42,8 +41,12 @@ def ensure_table(catalog: Any, ident: tuple[str, str], schema: pa.Schema) -> Any
     from pyiceberg.schema import assign_fresh_schema_ids
     from pyiceberg.transforms import IdentityTransform
 
-    with contextlib.suppress(NamespaceAlreadyExistsError):
+    try:
         catalog.create_namespace_if_not_exists(ident[0])
+    except (NamespaceAlreadyExistsError, Exception):
+        # two writers creating it at once: the loser sees a unique-key violation
+        if not catalog.namespace_exists(ident[0]):
+            raise
     for attempt in range(COMMIT_ATTEMPTS):
         try:
             table = catalog.load_table(ident)
