@@ -103,6 +103,11 @@ def open_with_history(
             covered.add((schema, name))
         if local:
             _pass_through(con, covered)
+        # a reader reaches the lake's data files and nothing else on this machine
+        wh = s.local_warehouse()
+        dirs = ["'" + str(wh).rstrip("/").replace("'", "''") + "/'"] if wh is not None else []
+        con.execute(f"set allowed_directories = [{', '.join(dirs)}]")
+        con.execute("set enable_external_access = false")
     except BaseException:
         con.close()
         raise
