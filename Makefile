@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= python3 -m uv
 export UV_PYTHON ?= 3.11
 
-.PHONY: install browser demo test test-fast bench lint fmt dev clean devnet-down
+.PHONY: install browser postgresql demo test test-fast bench lint fmt dev clean devnet-down
 
 install: .venv/.installed devnet/node_modules/.installed
 
@@ -13,6 +13,14 @@ browser:
 		echo "installing Debian chromium for the browser tests"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# The lake's many-machine test runs a PostgreSQL catalog: Debian's postgresql, started by the
+# test on a free loopback port under a temp dir (no cluster of the package's own is used).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+		echo "installing Debian postgresql for the lake tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
 .venv/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet 'uv>=0.13,<0.14'
@@ -26,10 +34,10 @@ devnet/node_modules/.installed: devnet/package.json devnet/package-lock.json
 demo: install
 	$(UV) run olw demo
 
-test: install browser
+test: install browser postgresql
 	$(UV) run pytest
 
-test-fast: install browser
+test-fast: install browser postgresql
 	$(UV) run pytest -m "not slow"
 
 bench: install

@@ -58,7 +58,9 @@ def run_query(
 
     statements = check_read_only(sql)
     path = Path(warehouse) if warehouse else warehouse_path()
-    con = connect(path, read_only=True, wait_s=wait_s)
+    from pipelines.lake import open_with_history  # sealed history + the local tail
+
+    con = open_with_history(path, wait_s) or connect(path, read_only=True, wait_s=wait_s)
     try:
         cols: list[str] = []
         rows: list[tuple[Any, ...]] = []
@@ -204,9 +206,14 @@ def backfill(
     start: str = typer.Option(..., "--from", help="First UTC day, YYYY-MM-DD."),
     end: str = typer.Option(..., "--to", help="Last UTC day, YYYY-MM-DD."),
     dagster_home: Path | None = typer.Option(None, "--dagster-home"),
+    parallel: int = typer.Option(
+        0, "--parallel", help="Seal the final partitions into the lake instead, N at a time."
+    ),
 ) -> None:
     """Ingest the block ranges covering these days, one Dagster run per block-range partition
-    of the backfill job (recorded in dagster_home, visible in `olw dev`)."""
+    of the backfill job (recorded in dagster_home, visible in `olw dev`). With --parallel N,
+    seal their finalized partitions into the Iceberg lake instead, N at a time (README,
+    "Scaling out")."""
     from pipelines.chain import RpcClient
     from pipelines.config import get_network
     from pipelines.defs.chain.lib import block_timestamp_reader, head_block
@@ -227,6 +234,10 @@ def backfill(
     if rng is None:
         typer.echo(f"{network} has no blocks on {start}..{end}", err=True)
         raise typer.Exit(0)
+    if parallel > 0:
+        from pipelines.defs.lake.run import backfill_parallel
+
+        raise typer.Exit(backfill_parallel(net, rng[0], rng[1], parallel, dagster_home))
     keys = keys_covering(*rng)
     typer.echo(f"{network}: {start}..{end} is blocks {rng[0]}..{rng[1]}: partitions {keys}")
     os.environ.update({k: v for k, v in dagster_env(dagster_home).items() if k == "DAGSTER_HOME"})
