@@ -120,8 +120,9 @@ def metrics_marts(
     deps=[mart_key(t) for t in MARTS],
     group_name="metrics",
     kinds={"parquet"},
-    description="Finalized days of the daily marts and key event tables as hive-partitioned "
-    "parquet (exports/<dataset>/chain_id=<id>/date=<day>/) with a manifest per dataset.",
+    description="Finalized days of the daily marts and key event tables as parquet per chain "
+    "and month (exports/<dataset>/chain-<id>/<YYYY-MM>/), the answers (callers, model "
+    "economics, Datanet payouts, unlock calendar) as snapshots, a manifest per dataset.",
     retry_policy=BUSY_RETRY,
 )
 def parquet_exports(
