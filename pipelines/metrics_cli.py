@@ -33,8 +33,12 @@ def metrics(
         conn = connect(warehouse or warehouse_path(), read_only=False, wait_s=60)
     except WarehouseError as exc:
         _fail(exc, 2)
+    from pipelines.progress import Progress
+
     try:
-        res = update(conn, full=full)
+        # One long transaction without a count to report: the heartbeat shows it is alive.
+        with Progress(f"metrics ({'full' if full else 'incremental'}): updating the marts"):
+            res = update(conn, full=full)
     except ConfigError as exc:
         _fail(exc, 2)
     finally:
@@ -82,8 +86,26 @@ def export(
         conn = connect(warehouse or warehouse_path(), read_only=True, wait_s=60)
     except WarehouseError as exc:
         _fail(exc, 2)
+    from pipelines.progress import Progress
+
+    prog = Progress("export", unit="partitions")
+
+    def on_dataset(name: str, i: int, n: int) -> None:
+        prog.update(stage=f"export {i + 1}/{n} {name}", done=0, detail="querying")
+
+    def on_partition(name: str, done: int, total: int) -> None:
+        prog.update(done=done, total=total, detail="writing")
+
     try:
-        results = run_export(conn, out, list(dataset) if dataset else None, _parse_day(since))
+        with prog:
+            results = run_export(
+                conn,
+                out,
+                list(dataset) if dataset else None,
+                _parse_day(since),
+                on_progress=on_partition,
+                on_dataset=on_dataset,
+            )
     except ExportError as exc:
         _fail(exc, 2)
     finally:
@@ -97,6 +119,11 @@ def export(
         console.print(
             f"{r.dataset}: {len(r.partitions)} partition(s), {r.rows:,} rows "
             f"({r.written} written, {r.unchanged} unchanged) → {out / r.dataset}"
+        )
+    if results:
+        console.print(
+            f"wrote {sum(r.written for r in results)} file(s) under {out} "
+            f"({sum(r.rows for r in results):,} rows; each dataset has a _manifest.json)"
         )
 
 
@@ -112,13 +139,19 @@ def report(
         conn = connect(warehouse or warehouse_path(), read_only=True, wait_s=60)
     except WarehouseError as exc:
         _fail(exc, 2)
+    from pipelines.progress import Progress
+
     try:
-        path = write_report(conn, out)
+        with Progress("report", unit="steps", rate=False) as prog:
+            path = write_report(
+                conn, out, on_step=lambda step, i, n: prog.update(done=i, total=n, detail=step)
+            )
     except ReportError as exc:
         _fail(exc, 2)
     finally:
         conn.close()
-    console.print(f"report written: {path}")
+    size = path.stat().st_size / 1e6
+    console.print(f"report written: {path} ({size:.1f} MB; open it in a browser, works offline)")
 
 
 def register(app: typer.Typer) -> None:

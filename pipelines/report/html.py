@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,6 +24,15 @@ from plotly.subplots import make_subplots
 from pipelines.metrics.common import load_metrics_config, table_exists
 
 E18 = 1e18
+BUILD_STEPS = (
+    "source and models",
+    "volume charts",
+    "payout and economics charts",
+    "supply chart",
+    "dApp chart",
+    "key numbers",
+)
+OnStep = Callable[[str, int, int], None]
 REAL_KINDS = ("mainnet", "testnet")  # network kinds that are real chains (not simulated)
 CLASS_COLORS = {
     "real": "#2a9d8f",
@@ -575,8 +585,16 @@ def _class_order(c: str) -> tuple[bool, str]:
     return (c != "real", c)
 
 
-def build(conn: duckdb.DuckDBPyConnection) -> Report:
-    """Charts and key numbers from the metrics marts."""
+def build(conn: duckdb.DuckDBPyConnection, on_step: OnStep | None = None) -> Report:
+    """Charts and key numbers from the metrics marts; ``on_step(step, done, total)`` reports
+    progress (the CLI draws it)."""
+    steps = iter(BUILD_STEPS)
+
+    def step() -> None:
+        if on_step is not None:
+            done = BUILD_STEPS.index(name := next(steps))
+            on_step(name, done, len(BUILD_STEPS) + 2)
+
     for t in ("inference_daily", "model_economics", "supply_daily", "unlock_calendar"):
         if not table_exists(conn, f"metrics.{t}"):
             raise ReportError(
@@ -587,11 +605,14 @@ def build(conn: duckdb.DuckDBPyConnection) -> Report:
     chain = _mainnet_chain(conn, testnets)
     if chain is None:
         raise ReportError("no mainnet data in the warehouse: ingest a mainnet network first")
+    step()
     rep = Report(notice=source_notice(conn))
     rep.models = model_rows(conn, chain)
+    step()
     rep.charts["volume"] = volume_chart(conn, chain)
     rep.demand_charts.add("volume")
     rep.charts["testnet"] = testnet_chart(conn, testnets)
+    step()
     rep.charts["payouts"] = payouts_chart(conn, chain)
     rep.charts["economics"] = economics_chart(rep.models)
     rep.demand_charts.add("economics")
@@ -621,16 +642,20 @@ def build(conn: duckdb.DuckDBPyConnection) -> Report:
             "a month pay the gas. Any off-chain serving cost would be a higher flat line the "
             "chain cannot show; read off the volume where the green line crosses it."
         )
+    step()
     rep.charts["supply"] = supply_chart(conn, chain)
     gap = _supply_gap(conn, chain)
     if gap:
         rep.chart_notes["supply"] = gap
+    step()
     rep.charts["dapps"] = dapp_chart(conn, chain)
     rep.demand_charts.add("dapps")
     rep.chart_notes["testnet"] = (
         "Testnet traffic is shown here only: it is never added to the real-demand charts or "
         "numbers above and below."
     )
+
+    step()
 
     def demand(key: str, value: str) -> None:
         rep.numbers.append((key, value))
@@ -860,10 +885,15 @@ Real-demand figures count mainnet only; testnet has a chart of its own.</p>
 """
 
 
-def write_report(conn: duckdb.DuckDBPyConnection, out: Path) -> Path:
+def write_report(conn: duckdb.DuckDBPyConnection, out: Path, on_step: OnStep | None = None) -> Path:
     """Build and write the report; temp file then rename."""
-    rep = build(conn)
+    rep = build(conn, on_step)
+    n = len(BUILD_STEPS) + 2
+    if on_step is not None:
+        on_step("rendering HTML (plotly.js inlined)", n - 2, n)
     text = render(rep)
+    if on_step is not None:
+        on_step(f"writing {out.name}", n - 1, n)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
