@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -243,6 +244,11 @@ def _heads(net: Any) -> tuple[int | None, int | None, str]:
         url = net.rpc_url()
     except ConfigError as exc:
         return None, None, str(exc)
+    if net.is_devnet and not os.environ.get(net.rpc_url_env):
+        # The ports `olw devnet up` chose (its nodes.json), as `olw devnet status` reports them.
+        from pipelines.devnet.nodes import running_url
+
+        url = running_url(net.name) or url
     rpc = RpcClient(url, RetryPolicy(timeout_s=3, deadline_s=3))
     try:
         reader = ChainReader(net, rpc, [])

@@ -68,8 +68,10 @@ def export(
     out: Path = typer.Option(REPO_ROOT / "exports", "--out", help="Export root folder."),
     warehouse: Path = typer.Option(None, help="Warehouse file (default: $OLW_WAREHOUSE)."),
 ) -> None:
-    """Write finalized data as hive-partitioned parquet:
-    exports/<dataset>/chain_id=<id>/date=<day>/part-*.parquet, with _manifest.json."""
+    """Write finalized data as parquet, one file per chain and month
+    (exports/<dataset>/chain-<id>/<YYYY-MM>/part-0.parquet), and the answers (callers, model
+    economics, Datanet payouts, unlock calendar) as snapshots; each dataset has a
+    _manifest.json."""
     from pipelines.export import DATASETS, ExportError
     from pipelines.export import export as run_export
     from pipelines.store import WarehouseError, connect
