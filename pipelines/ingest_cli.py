@@ -77,7 +77,9 @@ def ingest(
         disable=quiet,
         transient=False,
     )
-    task = bar.add_task(network, total=None, stats="connecting…")
+    task = bar.add_task(
+        network, total=None, stats=f"connecting: node, then the warehouse {path.name}…"
+    )
     last: dict[str, float] = {"t": time.monotonic(), "blocks": 0, "logs": 0}
 
     def on_progress(p: P) -> None:

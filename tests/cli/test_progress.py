@@ -89,11 +89,16 @@ def test_metrics_shows_a_heartbeat(pristine, tmp_path):
 
 
 @pytest.mark.slow
-def test_devnet_simulate_shows_blocks_mined(tmp_path):
+def test_devnet_simulate_and_ingest_show_progress(tmp_path):
     from pipelines.devnet.harness import running_devnet
 
     with running_devnet(tmp_path / "devnet") as handle:
         out = under_pty(["devnet", "simulate", "--scenario", "smoke"], env=handle.env)
+        # Ingesting what was just simulated: the progress bar counts blocks and logs.
+        ingested = under_pty(["ingest", "--network", "devnet-mainnet"], env=handle.env)
+    assert re.search(r"devnet-mainnet .*block [\d,]+ .*blocks/s .*logs/s", ingested), ingested[
+        -2000:
+    ]
     assert "simulate smoke · " in out, out[-2000:]
     assert re.search(r"simulate smoke · [\d,]+ blocks · .*blocks/s", out), out[-2000:]
     assert "ground truth:" in out
