@@ -75,3 +75,30 @@ def test_the_lazy_table_lists_every_registered_command():
     group = typer.main.get_command(app)
     names = {n for n in group.commands}
     assert names == set(COMMANDS), names ^ set(COMMANDS)
+
+
+def test_automation_is_off_unless_asked(monkeypatch):
+    from pipelines.config import load_networks
+    from pipelines.defs.lib import automation_on
+
+    nets = load_networks()
+    devnet, real = nets["devnet-mainnet"], nets["openledger-mainnet"]
+    monkeypatch.delenv("OLW_AUTOMATION", raising=False)
+    assert not automation_on(devnet) and not automation_on(real) and not automation_on()
+    monkeypatch.setenv("OLW_AUTOMATION", "on")
+    assert automation_on(devnet) and automation_on() and not automation_on(real)
+    monkeypatch.setenv("OLW_AUTOMATION", "all")
+    assert automation_on(real)
+    monkeypatch.setenv("OLW_AUTOMATION", "off")
+    assert not automation_on(devnet)
+
+
+def test_one_dagster_home_rule(monkeypatch, tmp_path):
+    from pipelines.config import REPO_ROOT
+    from pipelines.query_cli import dagster_env
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert dagster_env()["DAGSTER_HOME"] == str((REPO_ROOT / "dagster_home").resolve())
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "env"))
+    assert dagster_env()["DAGSTER_HOME"] == str(tmp_path / "env")
+    assert dagster_env(tmp_path / "flag")["DAGSTER_HOME"] == str(tmp_path / "flag")
