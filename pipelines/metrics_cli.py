@@ -134,24 +134,29 @@ def report(
     warehouse: Path = typer.Option(None, help="Warehouse file (default: $OLW_WAREHOUSE)."),
 ) -> None:
     """Write the self-contained HTML report (charts + key numbers; opens offline)."""
-    from pipelines.report import ReportError, write_report
-    from pipelines.store import WarehouseError, connect
-
-    try:
-        conn = connect(warehouse or warehouse_path(), read_only=True, wait_s=60)
-    except WarehouseError as exc:
-        _fail(exc, 2)
     from pipelines.progress import Progress
 
-    try:
-        with Progress("report", unit="steps", rate=False) as prog:
+    # The progress line starts before the imports (plotly, DuckDB) and the connect wait.
+    prog = Progress("report", unit="steps", rate=False, detail="loading")
+    with prog:
+        from pipelines.report import ReportError, write_report
+        from pipelines.store import WarehouseError, connect
+
+        prog.update(detail="opening the warehouse")
+        try:
+            conn = connect(warehouse or warehouse_path(), read_only=True, wait_s=60)
+        except WarehouseError as exc:
+            prog.close()
+            _fail(exc, 2)
+        try:
             path = write_report(
                 conn, out, on_step=lambda step, i, n: prog.update(done=i, total=n, detail=step)
             )
-    except ReportError as exc:
-        _fail(exc, 2)
-    finally:
-        conn.close()
+        except ReportError as exc:
+            prog.close()
+            _fail(exc, 2)
+        finally:
+            conn.close()
     size = path.stat().st_size / 1e6
     console.print(f"report written: {path} ({size:.1f} MB; open it in a browser, works offline)")
 

@@ -60,6 +60,7 @@ class Progress:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     # -- updates ------------------------------------------------------------------------------
     def update(
@@ -139,6 +140,10 @@ class Progress:
             self._draw()
 
     def close(self, message: str | None = None) -> None:
+        """End the line (once: closing again, e.g. on leaving the ``with``, does nothing)."""
+        if self._closed:
+            return
+        self._closed = True
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
