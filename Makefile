@@ -3,7 +3,10 @@ SHELL := /bin/bash
 UV ?= python3 -m uv
 export UV_PYTHON ?= 3.11
 
-.PHONY: install browser postgresql demo test test-fast bench lint fmt dev clean devnet-down
+.PHONY: install browser postgresql demo test test-fast bench lint fmt dev docs clean devnet-down
+
+# `make dev PORT=3001` serves the Dagster UI on another port (the demo prints the same one).
+PORT ?= 3000
 
 install: .venv/.installed devnet/node_modules/.installed
 
@@ -24,7 +27,9 @@ postgresql:
 
 .venv/.installed: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet 'uv>=0.13,<0.14'
-	$(UV) sync --frozen
+	# Bytecode compiled at install: without it the first `olw --help` costs seconds. (Not the
+	# pyproject setting: that makes every `uv run` re-check 12k files, about a second each.)
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 devnet/node_modules/.installed: devnet/package.json devnet/package-lock.json
@@ -32,7 +37,7 @@ devnet/node_modules/.installed: devnet/package.json devnet/package-lock.json
 	@touch $@
 
 demo: install
-	$(UV) run olw demo
+	OLW_DEV_PORT=$(PORT) $(UV) run olw demo
 
 test: install browser postgresql
 	$(UV) run pytest
@@ -53,8 +58,18 @@ fmt: install
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
 
+# Schedules and sensors start stopped; `make dev AUTOMATION=1` starts the devnet ones running.
 dev: install
-	$(UV) run olw dev
+	$(UV) run olw dev --port $(PORT) $(if $(AUTOMATION),--automation,)
+
+# dbt's documentation site (models, columns, lineage) for the warehouse, on 127.0.0.1:$(DOCS_PORT).
+DOCS_PORT ?= 8580
+docs: install
+	cd dbt_models && OLW_WAREHOUSE=$${OLW_WAREHOUSE:-$(CURDIR)/.olw/warehouse.duckdb} \
+		DBT_SEND_ANONYMOUS_USAGE_STATS=false ../.venv/bin/dbt docs generate --profiles-dir . \
+		--project-dir . --quiet && echo "dbt docs: dbt_models/target/index.html" && \
+		../.venv/bin/dbt docs serve --profiles-dir . --project-dir . --host 127.0.0.1 \
+		--port $(DOCS_PORT) --no-browser
 
 devnet-down:
 	-$(UV) run olw devnet down

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 import typer
 
@@ -31,6 +32,76 @@ def _print_answers() -> None:
         typer.echo(f"  {key:<{width}}  {value}")
 
 
+def dev_port() -> int:
+    """The port `make dev` / `olw dev` serve the UI on: $OLW_DEV_PORT, else 3000."""
+    try:
+        return int(os.environ.get("OLW_DEV_PORT", "3000"))
+    except ValueError:
+        return 3000
+
+
+def _stage(n: int, name: str, line: str) -> None:
+    typer.secho(f"{n}/3 {name}: ", bold=True, nl=False)
+    typer.echo(line)
+
+
+def _run_pipeline() -> Any:
+    """The full pipeline through Dagster, a heartbeat line while it runs (materializations so
+    far, read from the run's event log in the instance), and dbt's own log kept off the
+    terminal (it is in the run's event log in the UI)."""
+    import logging
+    import threading
+
+    from pipelines.progress import Progress
+
+    logging.getLogger("dagster_dbt").setLevel(logging.WARNING)
+    prog = Progress("pipeline through Dagster", unit="assets")
+    stop = threading.Event()
+
+    def poll() -> None:
+        import dagster as dg
+
+        try:
+            instance = dg.DagsterInstance.get()
+        except Exception:
+            return
+        run_id = None
+        while not stop.wait(2.0):
+            try:
+                if run_id is None:
+                    runs = instance.get_runs(dg.RunsFilter(job_name="full_pipeline"), limit=1)
+                    if runs and runs[0].status == dg.DagsterRunStatus.STARTED:
+                        run_id = runs[0].run_id
+                    continue
+                done = len(
+                    instance.get_records_for_run(
+                        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=10_000
+                    ).records
+                )
+                step = instance.get_records_for_run(
+                    run_id, of_type=dg.DagsterEventType.STEP_START, limit=10_000
+                ).records
+                last = step[-1].event_log_entry.step_key if step else ""
+                prog.update(done=done, detail=f"step {last}" if last else "")
+            except Exception:  # the count is a courtesy; the run is what matters
+                continue
+
+    import contextlib
+
+    from pipelines.defs import run_full_pipeline
+
+    thread = threading.Thread(target=poll, daemon=True)
+    log = state_dir() / "demo-pipeline.log"
+    # dagster-dbt echoes every dbt event to stdout (127 lines): keep them in a file instead.
+    with prog, open(log, "w") as out, contextlib.redirect_stdout(out):
+        thread.start()
+        try:
+            return run_full_pipeline(echo=False, log_level="ERROR")
+        finally:
+            stop.set()
+            thread.join()
+
+
 def run_demo(fresh: bool, scenario: str, seed: int) -> bool:
     from pipelines.devnet import nodes
     from pipelines.devnet.deploy import ensure_deployed
@@ -45,50 +116,75 @@ def run_demo(fresh: bool, scenario: str, seed: int) -> bool:
             backup = wh.with_name(f"{wh.stem}.{time.strftime('%Y%m%dT%H%M%S')}.duckdb")
             wh.rename(backup)
             typer.echo(f"previous warehouse kept as {backup}")
-    typer.secho("1/3 devnet", bold=True)
+    t = time.monotonic()
     started = nodes.up(reset=fresh)
     need_sim = False
+    parts = []
     for name, (rec, now) in started.items():
         with Rpc(rec.url) as rpc:
             dep, _ = ensure_deployed(rpc, name, rec.chain_id)
             need_sim = need_sim or not has_traffic(rpc, dep)
-        verb = "started" if now else "already running"
-        typer.echo(f"  {name}: {verb} at {redact_url(rec.url)} (chain id {rec.chain_id})")
+        verb = "started" if now else "running"
+        parts.append(f"{name} {verb} at {redact_url(rec.url)} (chain {rec.chain_id})")
         os.environ[load_networks()[name].rpc_url_env] = rec.url
+    _stage(1, "devnet", "; ".join(parts) + f" [{time.monotonic() - t:.0f}s]")
 
-    typer.secho("2/3 traffic", bold=True)
+    t = time.monotonic()
     if need_sim:
+        from pipelines.devnet.cli import _chain_progress
         from pipelines.devnet.simulate import run as simulate
 
-        summary = simulate(scenario=scenario, seed=seed)
-        typer.echo("  " + summary.render().replace("\n", "\n  "))
+        with _chain_progress(f"simulating scenario {scenario}"):
+            summary = simulate(scenario=scenario, seed=seed)
+        nets = summary.per_network.values()
+        _stage(
+            2,
+            "traffic",
+            f"scenario {scenario!r} seed {seed}: {sum(i['blocks'] for i in nets):,} blocks, "
+            f"{sum(i['transactions'] for i in nets):,} transactions, "
+            f"{sum(i['inference_related_events'] for i in nets):,} inference-related events; "
+            f"ground truth {summary.truth_path} [{time.monotonic() - t:.0f}s]",
+        )
     else:
-        typer.echo(
-            "  the devnet already holds simulated traffic; reusing it "
-            "(olw demo --fresh starts over)"
+        _stage(
+            2,
+            "traffic",
+            "the devnet already holds simulated traffic; reusing it (olw demo --fresh starts over)",
         )
 
-    typer.secho("3/3 pipeline through Dagster", bold=True)
-    from pipelines.defs import run_full_pipeline
-
-    result = run_full_pipeline(echo=False, log_level="WARNING")
-    typer.echo("  " + result.describe().replace("\n", "\n  "))
+    t = time.monotonic()
+    result = _run_pipeline()
+    n_pass = sum(c.passed for c in result.checks)
+    _stage(
+        3,
+        "pipeline",
+        f"Dagster run {result.run_id[:8]} {'succeeded' if result.success else 'FAILED'}: "
+        f"{len(result.materialized)} assets materialized, {n_pass}/{len(result.checks)} checks "
+        f"passed; dbt's log in {state_dir() / 'demo-pipeline.log'} "
+        f"[{time.monotonic() - t:.0f}s]",
+    )
+    for c in result.failed_checks:
+        typer.echo(f"  check {c.name} on {c.asset} failed ({c.severity}): {c.description}")
+    for step in result.failed_steps:
+        typer.echo(f"  step failed: {step}")
     if result.success:
         _print_answers()
     typer.echo(f"\ndemo finished in {time.monotonic() - t0:.0f}s; warehouse: {warehouse_path()}")
-    reports = (
-        sorted((REPO_ROOT / "reports").glob("*.html")) if (REPO_ROOT / "reports").exists() else []
-    )
-    typer.echo("where to look next:")
+    report = REPO_ROOT / "reports" / "report.html"
+    port = dev_port()
+    typer.secho("Look next:", bold=True)
     typer.echo(
-        "  make dev                      Dagster UI on http://127.0.0.1:3000 (assets, runs, checks)"
+        f"  make dev PORT={port}              Dagster UI: http://127.0.0.1:{port}/runs/"
+        f"{result.run_id} (DAGSTER_HOME={result.dagster_home})"
     )
-    typer.echo("  uv run olw status             cursors, heads, lag, rows per table")
-    typer.echo('  uv run olw query "select …"   read-only SQL (examples in README.md)')
-    if reports:
-        typer.echo(f"  {reports[-1]}  the report")
-    typer.echo(f"  {state_dir()}                 devnet state, ground truth, logs")
-    typer.echo("  uv run olw devnet down        stop the devnet")
+    if report.exists():
+        typer.echo(f"  {report}  the report (open in a browser)")
+    typer.echo("  uv run olw status                cursors, heads, lag, rows per table")
+    typer.echo(
+        '  uv run olw query "select * from marts.fct_model_payouts order by fee_wei desc limit 10"'
+    )
+    typer.echo(f"  {state_dir()}  devnet state, ground truth, logs")
+    typer.echo("  uv run olw devnet down           stop the devnet")
     return bool(result.success)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -82,7 +83,9 @@ def ingest(
         disable=quiet,
         transient=False,
     )
-    task = bar.add_task(network, total=None, stats="connecting…")
+    task = bar.add_task(
+        network, total=None, stats=f"connecting: node, then the warehouse {path.name}…"
+    )
     last: dict[str, float] = {"t": time.monotonic(), "blocks": 0, "logs": 0}
 
     def on_progress(p: P) -> None:
@@ -266,6 +269,11 @@ def _heads(net: Any) -> tuple[int | None, int | None, str]:
         url = net.rpc_url()
     except ConfigError as exc:
         return None, None, str(exc)
+    if net.is_devnet and not os.environ.get(net.rpc_url_env):
+        # The ports `olw devnet up` chose (its nodes.json), as `olw devnet status` reports them.
+        from pipelines.devnet.nodes import running_url
+
+        url = running_url(net.name) or url
     rpc = RpcClient(url, RetryPolicy(timeout_s=3, deadline_s=3))
     try:
         reader = ChainReader(net, rpc, [])

@@ -33,8 +33,12 @@ def metrics(
         conn = connect(warehouse or warehouse_path(), read_only=False, wait_s=60)
     except WarehouseError as exc:
         _fail(exc, 2)
+    from pipelines.progress import Progress
+
     try:
-        res = update(conn, full=full)
+        # One long transaction without a count to report: the heartbeat shows it is alive.
+        with Progress(f"metrics ({'full' if full else 'incremental'}): updating the marts"):
+            res = update(conn, full=full)
     except ConfigError as exc:
         _fail(exc, 2)
     finally:
@@ -64,8 +68,10 @@ def export(
     out: Path = typer.Option(REPO_ROOT / "exports", "--out", help="Export root folder."),
     warehouse: Path = typer.Option(None, help="Warehouse file (default: $OLW_WAREHOUSE)."),
 ) -> None:
-    """Write finalized data as hive-partitioned parquet:
-    exports/<dataset>/chain_id=<id>/date=<day>/part-*.parquet, with _manifest.json."""
+    """Write finalized data as parquet, one file per chain and month
+    (exports/<dataset>/chain-<id>/<YYYY-MM>/part-0.parquet), and the answers (callers, model
+    economics, Datanet payouts, unlock calendar) as snapshots; each dataset has a
+    _manifest.json."""
     from pipelines.export import DATASETS, ExportError
     from pipelines.export import export as run_export
     from pipelines.store import WarehouseError, connect
@@ -82,8 +88,26 @@ def export(
         conn = connect(warehouse or warehouse_path(), read_only=True, wait_s=60)
     except WarehouseError as exc:
         _fail(exc, 2)
+    from pipelines.progress import Progress
+
+    prog = Progress("export", unit="partitions")
+
+    def on_dataset(name: str, i: int, n: int) -> None:
+        prog.update(stage=f"export {i + 1}/{n} {name}", done=0, detail="querying")
+
+    def on_partition(name: str, done: int, total: int) -> None:
+        prog.update(done=done, total=total, detail="writing")
+
     try:
-        results = run_export(conn, out, list(dataset) if dataset else None, _parse_day(since))
+        with prog:
+            results = run_export(
+                conn,
+                out,
+                list(dataset) if dataset else None,
+                _parse_day(since),
+                on_progress=on_partition,
+                on_dataset=on_dataset,
+            )
     except ExportError as exc:
         _fail(exc, 2)
     finally:
@@ -98,6 +122,11 @@ def export(
             f"{r.dataset}: {len(r.partitions)} partition(s), {r.rows:,} rows "
             f"({r.written} written, {r.unchanged} unchanged) → {out / r.dataset}"
         )
+    if results:
+        console.print(
+            f"wrote {sum(r.written for r in results)} file(s) under {out} "
+            f"({sum(r.rows for r in results):,} rows; each dataset has a _manifest.json)"
+        )
 
 
 def report(
@@ -105,20 +134,31 @@ def report(
     warehouse: Path = typer.Option(None, help="Warehouse file (default: $OLW_WAREHOUSE)."),
 ) -> None:
     """Write the self-contained HTML report (charts + key numbers; opens offline)."""
-    from pipelines.report import ReportError, write_report
-    from pipelines.store import WarehouseError, connect
+    from pipelines.progress import Progress
 
-    try:
-        conn = connect(warehouse or warehouse_path(), read_only=True, wait_s=60)
-    except WarehouseError as exc:
-        _fail(exc, 2)
-    try:
-        path = write_report(conn, out)
-    except ReportError as exc:
-        _fail(exc, 2)
-    finally:
-        conn.close()
-    console.print(f"report written: {path}")
+    # The progress line starts before the imports (plotly, DuckDB) and the connect wait.
+    prog = Progress("report", unit="steps", rate=False, detail="loading")
+    with prog:
+        from pipelines.report import ReportError, write_report
+        from pipelines.store import WarehouseError, connect
+
+        prog.update(detail="opening the warehouse")
+        try:
+            conn = connect(warehouse or warehouse_path(), read_only=True, wait_s=60)
+        except WarehouseError as exc:
+            prog.close()
+            _fail(exc, 2)
+        try:
+            path = write_report(
+                conn, out, on_step=lambda step, i, n: prog.update(done=i, total=n, detail=step)
+            )
+        except ReportError as exc:
+            prog.close()
+            _fail(exc, 2)
+        finally:
+            conn.close()
+    size = path.stat().st_size / 1e6
+    console.print(f"report written: {path} ({size:.1f} MB; open it in a browser, works offline)")
 
 
 def register(app: typer.Typer) -> None:

@@ -138,7 +138,11 @@ def dagster_dev_command(port: int, host: str = "127.0.0.1") -> list[str]:
 
 
 def dagster_env(dagster_home: Path | None = None) -> dict[str, str]:
-    home = (dagster_home or REPO_ROOT / "dagster_home").resolve()
+    # One rule for every command (dev, backfill, demo): --dagster-home, else $DAGSTER_HOME,
+    # else the repo's dagster_home/.
+    home = Path(
+        dagster_home or os.environ.get("DAGSTER_HOME") or REPO_ROOT / "dagster_home"
+    ).resolve()
     home.mkdir(parents=True, exist_ok=True)
     return {
         **os.environ,
@@ -184,13 +188,29 @@ def stop_process_group(proc: subprocess.Popen[Any], timeout_s: float = 20.0) -> 
 
 
 def dev(
-    port: int = typer.Option(3000, "--port", "-p"),
+    port: int = typer.Option(
+        3000,
+        "--port",
+        "-p",
+        envvar="OLW_DEV_PORT",
+        help="Port of the UI on 127.0.0.1 (also $OLW_DEV_PORT; `make dev PORT=N`).",
+    ),
     dagster_home: Path | None = typer.Option(
-        None, "--dagster-home", help="Default: dagster_home/."
+        None,
+        "--dagster-home",
+        help="Dagster instance folder (runs, schedules, event log). Default: $DAGSTER_HOME, "
+        "else dagster_home/ in the repo; the same rule as olw demo and olw backfill.",
+    ),
+    automation: bool = typer.Option(
+        False,
+        "--automation",
+        help="Start the devnet schedules and sensors running (OLW_AUTOMATION=on). Default: "
+        "every schedule and sensor starts stopped, so opening the UI runs nothing.",
     ),
 ) -> None:
     """Start the Dagster UI and daemon (`dagster dev`) on http://127.0.0.1:PORT."""
-    proc = start_dagster_dev(port, dagster_home)
+    env = {"OLW_AUTOMATION": "on"} if automation else None
+    proc = start_dagster_dev(port, dagster_home, env=env)
     typer.echo(f"Dagster UI: http://127.0.0.1:{port}  (Ctrl-C stops it)", err=True)
     try:
         proc.wait()
@@ -202,10 +222,17 @@ def dev(
 
 
 def backfill(
-    network: str = typer.Option("devnet-mainnet", "--network"),
+    network: str = typer.Option(
+        "devnet-mainnet", "--network", help="Network name from schemas/networks.yaml."
+    ),
     start: str = typer.Option(..., "--from", help="First UTC day, YYYY-MM-DD."),
     end: str = typer.Option(..., "--to", help="Last UTC day, YYYY-MM-DD."),
-    dagster_home: Path | None = typer.Option(None, "--dagster-home"),
+    dagster_home: Path | None = typer.Option(
+        None,
+        "--dagster-home",
+        help="Dagster instance to record the runs in. Default: $DAGSTER_HOME, else "
+        "dagster_home/ in the repo (what `olw dev` shows).",
+    ),
     parallel: int = typer.Option(
         0, "--parallel", help="Seal the final partitions into the lake instead, N at a time."
     ),

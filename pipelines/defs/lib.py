@@ -10,15 +10,16 @@ from pipelines.config import NetworkConfig
 
 
 def automation_on(net: NetworkConfig | None = None) -> bool:
-    """Schedules and sensors start running with `dagster dev` for devnets (the warehouse runs
-    itself); real networks need an RPC URL first, so theirs start stopped. OLW_AUTOMATION=off
-    (tests, a read-only UI) starts everything stopped; =on starts everything."""
+    """Schedules and sensors start *stopped* unless asked for: opening the UI must not start
+    ingestion or re-run the whole transform. OLW_AUTOMATION=on (`olw dev --automation`) starts
+    them running for the devnets; real networks stay stopped until started in the UI (they need
+    an RPC URL first) unless OLW_AUTOMATION=all. Anything else (unset, off) leaves all stopped."""
     flag = os.environ.get("OLW_AUTOMATION", "").lower()
-    if flag in ("off", "0", "false"):
-        return False
-    if flag in ("on", "1", "true"):
+    if flag == "all":
         return True
-    return net is None or net.is_devnet
+    if flag in ("on", "1", "true"):
+        return net is None or net.is_devnet
+    return False
 
 
 def schedule_status(net: NetworkConfig | None = None) -> dg.DefaultScheduleStatus:

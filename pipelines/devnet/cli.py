@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
@@ -137,6 +139,57 @@ def status() -> None:
         raise typer.Exit(1)
 
 
+@contextmanager
+def _chain_progress(stage: str) -> Iterator[None]:
+    """Progress for a simulation, read from the outside: blocks and transactions mined so far
+    on each running node (the simulator plans first, then mines; its total is not known here)."""
+    import threading
+
+    from pipelines.devnet.rpc import Rpc
+    from pipelines.progress import Progress
+
+    records = {n: r for n, r in nodes.load_records().items() if nodes.is_running(r)}
+    rpcs = {n: Rpc(r.url, timeout=5) for n, r in records.items()}
+    start: dict[str, int] = {}
+    for n, rpc in rpcs.items():
+        try:
+            start[n] = int(rpc.call("eth_blockNumber"), 16)
+        except Exception:  # a node busy at start is read again on the next tick
+            start[n] = 0
+    prog = Progress(stage, unit="blocks", detail="planning")
+    stop = threading.Event()
+
+    def tick() -> None:
+        mined, parts = 0, []
+        for n, rpc in rpcs.items():
+            try:
+                head = int(rpc.call("eth_blockNumber"), 16)
+            except Exception:
+                continue
+            mined += head - start[n]
+            parts.append(f"{n.removeprefix('devnet-')} head {head:,}")
+        prog.update(done=mined, detail=", ".join(parts) if mined else "planning the traffic")
+
+    def poll() -> None:
+        while not stop.wait(1.0):
+            tick()
+
+    thread = threading.Thread(target=poll, daemon=True)
+    try:
+        with prog:
+            thread.start()
+            yield
+            stop.set()
+            thread.join()
+            tick()  # the final count, before the line is closed
+    finally:
+        stop.set()
+        if thread.is_alive():
+            thread.join()
+        for rpc in rpcs.values():
+            rpc.close()
+
+
 @app.command()
 def simulate(
     scenario: str = typer.Option(
@@ -161,7 +214,8 @@ def simulate(
     if scenario not in SCENARIOS:
         _fail(DevnetError(f"unknown scenario {scenario!r}; valid: {', '.join(sorted(SCENARIOS))}"))
     try:
-        summary = run(scenario=scenario, seed=seed, events=events, truth_path=truth)
+        with _chain_progress(f"simulate {scenario}"):
+            summary = run(scenario=scenario, seed=seed, events=events, truth_path=truth)
     except DevnetError as exc:
         _fail(exc)
     typer.echo(summary.render())

@@ -296,7 +296,9 @@ def build_summaries(conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig) -> None
         """
         create or replace table metrics.model_economics as
         select *, real_inferences_per_month >= coalesce(break_even_inferences_per_month, 0)
-                and break_even_inferences_per_month is not null as covers_costs,
+                and break_even_inferences_per_month is not null
+                -- a model whose lifetime net is negative (self-dealing) never covers its costs
+                and net_earnings_wei >= 0 as covers_costs,
             net_earnings_wei > 0 as is_net_positive
         from metrics.model_economics order by chain_id, model_id
         """

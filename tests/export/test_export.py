@@ -32,13 +32,18 @@ def _snapshot(root):
     }
 
 
-def test_export_is_hive_partitioned_finalized_and_idempotent(store, tmp_path):
+def test_export_is_month_partitioned_finalized_and_idempotent(store, tmp_path):
     first = export(store, tmp_path, final_before=FINAL)
     assert {r.dataset for r in first} >= {"inference_daily", "supply_daily", "transfers"}
+    assert {r.dataset for r in first} >= {"callers", "model_economics"}  # the answers too
     assert all(r.written > 0 for r in first)
-    files = sorted(tmp_path.glob("inference_daily/chain_id=*/date=*/part-*.parquet"))
-    assert files
-    assert all(f.parent.name < "date=2025-09-20" for f in files)  # only finalized days
+    files = sorted(tmp_path.glob("inference_daily/chain-*/*/part-*.parquet"))
+    assert files and {f.parent.name for f in files} == {"2025-09"}  # one file per chain-month
+    assert len(files) == 2
+    days = duckdb.sql(
+        f"select max(day) from read_parquet('{tmp_path}/inference_daily/**/*.parquet')"
+    ).fetchall()[0][0]
+    assert days < date(2025, 9, 20)  # only finalized days
     before = _snapshot(tmp_path)
     again = export(store, tmp_path, final_before=FINAL)
     assert all(r.written == 0 and r.unchanged > 0 for r in again)
@@ -55,13 +60,20 @@ def test_export_is_hive_partitioned_finalized_and_idempotent(store, tmp_path):
 
 def test_export_since_and_unknown_dataset(store, tmp_path):
     res = export(store, tmp_path, ["supply_daily"], since=date(2025, 9, 15), final_before=FINAL)
-    days = {
-        p["date"]
+    months = {
+        p["month"]
         for p in json.loads((tmp_path / "supply_daily" / "_manifest.json").read_text())[
             "partitions"
         ]
     }
-    assert res[0].rows > 0 and min(days) == "2025-09-15"
+    # --since exports whole months: a partition always holds every final day of its month.
+    assert months == {"2025-09"}
+    assert (
+        res[0].rows
+        == store.execute(
+            "select count(*) from metrics.supply_daily where day < DATE '2025-09-20'"
+        ).fetchall()[0][0]
+    )
     with pytest.raises(ExportError, match="unknown dataset"):
         export(store, tmp_path, ["nope"], final_before=FINAL)
     # Without a finalized block nothing is exported.
@@ -77,13 +89,13 @@ def test_export_reads_with_duckdb_polars_and_pyarrow(store, tmp_path):
     ).fetchall()
     got_duck = duckdb.sql(
         f"""select chain_id, sum(inference_count), sum(fee_wei)
-            from read_parquet('{root}/**/*.parquet', hive_partitioning = true)
+            from read_parquet('{root}/**/*.parquet')
             group by 1 order by 1"""
     ).fetchall()
     assert [(int(a), int(b), int(c)) for a, b, c in got_duck] == [
         (int(a), int(b), int(c)) for a, b, c in want
     ]
-    lf = pl.scan_parquet(f"{root}/**/*.parquet", hive_partitioning=True)
+    lf = pl.scan_parquet(f"{root}/**/*.parquet")
     got_pl = (
         lf.group_by("chain_id")
         .agg(pl.col("inference_count").sum(), pl.col("fee_wei").sum())
@@ -93,11 +105,49 @@ def test_export_reads_with_duckdb_polars_and_pyarrow(store, tmp_path):
     assert [(int(r[0]), int(r[1]), int(r[2])) for r in got_pl.iter_rows()] == [
         (int(a), int(b), int(c)) for a, b, c in want
     ]
-    table = pads.dataset(root, format="parquet", partitioning="hive").to_table()
+    table = pads.dataset(root, format="parquet").to_table()
     assert (
         table.num_rows
         == store.execute(
             "select count(*) from metrics.inference_daily where day < DATE '2025-09-20'"
         ).fetchall()[0][0]
     )
-    assert {"chain_id", "date", "fee_wei"} <= set(table.column_names)
+    assert {"chain_id", "month", "day", "fee_wei"} <= set(table.column_names)
+
+
+def _arrow_schema_duckdb(path: str) -> list[tuple[str, str]]:
+    tbl = duckdb.sql(f"select * from read_parquet('{path}/**/*.parquet') limit 0").arrow()
+    return [(f.name, str(f.type)) for f in tbl.schema]
+
+
+@pytest.mark.parametrize(
+    "dataset",
+    [
+        "inference_daily",
+        "supply_daily",
+        "transfers",
+        "callers",
+        "model_economics",
+        "unlock_calendar",
+    ],
+)
+def test_every_engine_reads_the_same_schema(store, tmp_path, dataset):
+    """DuckDB, polars and pyarrow, each with its defaults, see the same columns and types."""
+    import pyarrow.parquet as pq
+
+    export(store, tmp_path, [dataset], final_before=FINAL)
+    root = str(tmp_path / dataset)
+    duck = _arrow_schema_duckdb(root)
+    polars_ = [
+        (f.name, str(f.type)) for f in pl.read_parquet(f"{root}/**/*.parquet").to_arrow().schema
+    ]
+    arrow = [(f.name, str(f.type)) for f in pq.read_table(root).schema]
+    assert duck == arrow, (duck, arrow)
+    # polars writes its own Arrow flavours (large_string, ...): compare its logical types.
+    norm = {"large_string": "string", "string_view": "string"}
+    assert [(n, norm.get(t, t)) for n, t in polars_] == [(n, norm.get(t, t)) for n, t in arrow]
+    types = dict(arrow)
+    if "chain_id" in types:
+        assert types["chain_id"] == "uint32"
+    if "month" in types:
+        assert types["month"] == "date32[day]"

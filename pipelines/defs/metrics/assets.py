@@ -2,7 +2,6 @@
 incremental run updates them together in one transaction), the parquet exports and the HTML
 report. Domain code lives in pipelines.metrics / export / report; this is wiring."""
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,7 +43,7 @@ MARTS: dict[str, str] = {
 CHART_OF = {
     "inference_daily": ["volume"],
     "dapp_daily": ["dapps"],
-    "model_economics": ["payouts", "break_even"],
+    "model_economics": ["payouts", "economics", "niche"],
     "supply_daily": ["supply"],
 }
 
@@ -61,12 +60,33 @@ def reports_dir() -> Path:
     return Path(os.environ.get("OLW_REPORTS_DIR", REPO_ROOT / "reports"))
 
 
+def _total(values: Any) -> float | None:
+    """The sum of a numeric series; None for a series of labels (a category axis)."""
+    try:
+        return sum(float(v) for v in values or () if v is not None)
+    except (TypeError, ValueError):
+        return None
+
+
 def _chart_meta(charts: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    return {
-        f"chart_{n}": dg.MetadataValue.json(json.loads(charts[n].to_json()))
-        for n in names
-        if n in charts
-    }
+    """Each chart as a short markdown summary (its title, every series with its total) and a
+    pointer to the report that draws it: readable in the UI, unlike plotly's JSON."""
+    report = reports_dir() / "report.html"
+    out = {}
+    for n in names:
+        if n not in charts:
+            continue
+        fig = charts[n]
+        title = fig.layout.title.text or n
+        lines = [f"**{title}**", "", "| series | total |", "|---|---|"]
+        for trace in fig.data:
+            total = next(
+                (t for t in (_total(trace.y), _total(trace.x)) if t is not None), float("nan")
+            )
+            lines.append(f"| {trace.name} | {total:,.4g} |")
+        lines += ["", f"Drawn in the report: [{report}](file://{report}) (`#chart-{n}`)"]
+        out[f"chart_{n}"] = dg.MetadataValue.md("\n".join(lines))
+    return out
 
 
 @dg.multi_asset(
@@ -120,8 +140,9 @@ def metrics_marts(
     deps=[mart_key(t) for t in MARTS],
     group_name="metrics",
     kinds={"parquet"},
-    description="Finalized days of the daily marts and key event tables as hive-partitioned "
-    "parquet (exports/<dataset>/chain_id=<id>/date=<day>/) with a manifest per dataset.",
+    description="Finalized days of the daily marts and key event tables as parquet per chain "
+    "and month (exports/<dataset>/chain-<id>/<YYYY-MM>/), the answers (callers, model "
+    "economics, Datanet payouts, unlock calendar) as snapshots, a manifest per dataset.",
     retry_policy=BUSY_RETRY,
 )
 def parquet_exports(

@@ -34,6 +34,7 @@ class PipelineSummary:
 
     def describe(self) -> str:
         state = "succeeded" if self.success else "FAILED"
+        port = os.environ.get("OLW_DEV_PORT", "3000")
         n_pass = sum(c.passed for c in self.checks)
         lines = [
             f"Dagster run {self.run_id} {state}: {len(self.materialized)} assets materialized, "
@@ -48,7 +49,7 @@ class PipelineSummary:
             lines.append(f"  step failed: {s}")
         lines += [
             "Look next:",
-            f"  make dev  → http://127.0.0.1:3000/runs/{self.run_id}",
+            f"  make dev PORT={port}  → http://127.0.0.1:{port}/runs/{self.run_id}",
             f"  (instance: DAGSTER_HOME={self.dagster_home})",
             '  olw query "select * from marts.fct_model_payouts order by fee_wei desc limit 10"',
         ]

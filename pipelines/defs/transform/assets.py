@@ -13,7 +13,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from pipelines.defs.transform.project import manifest_path
+from pipelines.defs.transform.project import DBT_PROJECT, manifest_path
 from pipelines.resources import BUSY_RETRY, WarehouseResource
 
 
@@ -36,6 +36,7 @@ TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 
 @dbt_assets(
     manifest=MANIFEST,
+    project=DBT_PROJECT,
     dagster_dbt_translator=TRANSLATOR,
     name="dbt_models",
     retry_policy=BUSY_RETRY,

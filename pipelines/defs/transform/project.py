@@ -1,19 +1,17 @@
-"""The dbt project's manifest, produced by `dbt parse` from the repo itself (no committed
-target/): parsed when missing or older than any project file, under a file lock because the
-code server and the daemon of `dagster dev` load the definitions at the same time."""
+"""The dbt project as dagster-dbt's ``DbtProject``, its manifest produced by `dbt parse` from the
+repo itself (no committed target/).
 
-import fcntl
-import os
-import subprocess
-import sys
+``DBT_PROJECT.prepare_if_dev()`` is dagster-dbt's idiom (re-parse on every load under `dagster
+dev`); outside it (tests, `olw demo`, CI) no build step ships a manifest, so the same preparer
+parses when the manifest is missing or older than any project file. dagster-dbt's own guard
+serialises the parse when the code server and the daemon of `dagster dev` load at once.
+"""
+
 from pathlib import Path
 
+from dagster_dbt import DbtProject
+
 from pipelines.resources import DBT_PROJECT_DIR
-
-
-def dbt_executable() -> str:
-    exe = Path(sys.executable).parent / "dbt"
-    return str(exe) if exe.exists() else "dbt"
 
 
 def _newest_source_mtime(project: Path) -> float:
@@ -23,33 +21,34 @@ def _newest_source_mtime(project: Path) -> float:
     return max(p.stat().st_mtime for p in files if p.exists())
 
 
-def manifest_path(project: Path = DBT_PROJECT_DIR) -> Path:
-    target = project / "target"
-    manifest = target / "manifest.json"
-    target.mkdir(exist_ok=True)
-    with open(target / ".parse.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project):
-            return manifest
-        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        proc = subprocess.run(
-            [
-                dbt_executable(),
-                "parse",
-                "--project-dir",
-                str(project),
-                "--profiles-dir",
-                str(project),
-                "--quiet",
-            ],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
+def is_stale(project: DbtProject) -> bool:
+    manifest = project.manifest_path
+    return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(
+        Path(project.project_dir)
+    )
+
+
+def dbt_project(project_dir: Path = DBT_PROJECT_DIR) -> DbtProject:
+    return DbtProject(project_dir=project_dir, profiles_dir=project_dir)
+
+
+DBT_PROJECT = dbt_project()
+
+
+def prepare(project: DbtProject = DBT_PROJECT) -> Path:
+    """The manifest, ready to load: under `dagster dev` dagster-dbt re-parses on every load
+    (prepare_if_dev); elsewhere it is parsed when missing or older than a project file."""
+    project.prepare_if_dev()
+    if is_stale(project):
+        project.preparer.prepare(project)
+    if not project.manifest_path.exists():
+        raise RuntimeError(
+            f"`dbt parse` of {project.project_dir} wrote no {project.manifest_path}; run "
+            f"`cd {project.project_dir} && dbt parse --profiles-dir .` to see why"
         )
-        if proc.returncode != 0 or not manifest.exists():
-            raise RuntimeError(
-                f"`dbt parse` of {project} failed (exit {proc.returncode}); fix the project "
-                f"and reload:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
-            )
-        return manifest
+    return Path(project.manifest_path)
+
+
+def manifest_path(project_dir: Path = DBT_PROJECT_DIR) -> Path:
+    """The prepared manifest of the project in ``project_dir``."""
+    return prepare(DBT_PROJECT if project_dir == DBT_PROJECT_DIR else dbt_project(project_dir))
