@@ -151,11 +151,18 @@ def run_query(
     try:
         lock_down(con, path)
         out: dict[str, Any] = {}
+        running: list[tuple[threading.Thread, duckdb.DuckDBPyConnection]] = []
 
-        def start(c: duckdb.DuckDBPyConnection) -> threading.Thread:
+        def start(c: duckdb.DuckDBPyConnection) -> None:
             t = threading.Thread(target=_execute, args=(c, statements, out), daemon=True)
+            running.append((t, c))
             t.start()
-            return t
+
+        def stop_all() -> None:  # interrupt until the query thread has let go of its connection
+            for t, c in running:
+                while t.is_alive():
+                    c.interrupt()
+                    t.join(0.1)
 
         def move_to_snapshot() -> duckdb.DuckDBPyConnection | None:
             nonlocal snap
@@ -169,22 +176,27 @@ def run_query(
             return c
 
         moved = snapshot == "never"
-        if snapshot == "always":
-            c = move_to_snapshot()
-            if c is not None:
-                con.close()
-                con = c
-            moved = True
-        worker = start(con)
-        while True:
-            try:
-                worker.join(0.05)
-                if not worker.is_alive():
-                    break
+        # Ctrl-C sets a flag the wait loop acts on: a KeyboardInterrupt raised in the middle of
+        # a DuckDB call leaves that connection unusable (it cannot even be closed).
+        ctrl_c = threading.Event()
+        old_handler = None
+        if threading.current_thread() is threading.main_thread():
+            old_handler = signal.signal(signal.SIGINT, lambda _s, _f: ctrl_c.set())
+        try:
+            if snapshot == "always":
+                c = move_to_snapshot()
+                if c is not None:
+                    con.close()
+                    con = c
+                moved = True
+            start(con)
+            while running[-1][0].is_alive():
+                running[-1][0].join(0.05)
+                if ctrl_c.is_set():
+                    raise KeyboardInterrupt
                 elapsed = time.monotonic() - started
                 if timeout_s > 0 and elapsed >= timeout_s:
-                    con.interrupt()
-                    worker.join()
+                    stop_all()
                     raise QueryStopped(
                         f"query stopped after {timeout_s:g} s (--timeout); narrow it (a "
                         "smaller range, a limit) or allow more with --timeout SECONDS (0: none)"
@@ -193,17 +205,21 @@ def run_query(
                     moved = True
                     c = move_to_snapshot()
                     if c is not None:
-                        con.interrupt()
-                        worker.join()
+                        stop_all()
+                        if "result" in out:  # it finished meanwhile: the live answer stands
+                            c.close()
+                            break
                         con.close()  # the writer may commit from here on
                         con = c
                         out.clear()
                         note(f"long query: moved to a snapshot of {path.name} (writers go on)")
-                        worker = start(con)
-            except KeyboardInterrupt:
-                con.interrupt()
-                worker.join()
-                raise QueryStopped("query stopped (Ctrl-C); the warehouse is unchanged") from None
+                        start(con)
+        except KeyboardInterrupt:
+            stop_all()
+            raise QueryStopped("query stopped (Ctrl-C); the warehouse is unchanged") from None
+        finally:
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
         if "error" in out:
             exc = out["error"]
             if isinstance(exc, duckdb.InterruptException):
