@@ -117,6 +117,8 @@ def ingest(
                 on_progress,
                 follow=follow,
                 stop=lambda: stopping["flag"],
+                # a follower never dies because someone reads: it waits (reported every 10 s)
+                lock_wait_s=float("inf") if follow else 30.0,
             )
     except ConfigError as exc:
         _fail(exc, 2)
