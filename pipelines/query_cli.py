@@ -317,6 +317,41 @@ def query(
         typer.echo(f"({len(rows)} rows)", err=True)
 
 
+def verify(
+    warehouse: Path | None = typer.Option(None, "--warehouse", help="Default: $OLW_WAREHOUSE."),
+) -> None:
+    """Check the warehouse without the node: every table reads back (block checksums), the
+    journal's row counts, each log once, the parent-hash chain, cursors at a stored block, and
+    decoded rows = logs − dead letters. Exits 1 when a check fails."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipelines.store import WarehouseError
+    from pipelines.store.verify import verify as run_verify
+
+    path = warehouse or warehouse_path()
+    try:
+        checks = run_verify(path)
+    except WarehouseError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    table = Table(title=f"verify {path}")
+    for c in ("check", "result", "detail"):
+        table.add_column(c, overflow="fold")
+    for c in checks:
+        table.add_row(c.name, "ok" if c.ok else "[red]FAILED[/red]", c.detail)
+    Console(width=140).print(table)
+    failed = [c.name for c in checks if not c.ok]
+    if failed:
+        typer.secho(
+            f"error: {len(failed)} check(s) failed: {', '.join(failed)}. Restore the warehouse "
+            "from a backup, or move it aside and re-ingest (the node is the source of truth).",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
 def dagster_dev_command(port: int, host: str = "127.0.0.1") -> list[str]:
     exe = Path(sys.executable).parent / "dagster"
     return [
@@ -444,5 +479,6 @@ def backfill(
 
 def register(app: typer.Typer) -> None:
     app.command("query")(query)
+    app.command("verify")(verify)
     app.command("dev")(dev)
     app.command("backfill")(backfill)
