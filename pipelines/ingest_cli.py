@@ -128,6 +128,18 @@ def ingest(
         _fail(RuntimeError("aborted; the last committed batch is kept, rerun to resume"), 130)
     finally:
         signal.signal(signal.SIGINT, old)
+    if summary.cursor is None and summary.commits == 0 and summary.start > summary.head >= 0:
+        from pipelines.config import contracts_dir
+
+        _fail(  # nothing ingested because there is nothing yet: say so, do not exit 0 silently
+            ValueError(
+                f"{network}: first_block {summary.start:,} (the lowest in "
+                f"{contracts_dir() / (network + '.json')}) is above the node's head "
+                f"{summary.head:,}: nothing to ingest. Check first_block, or that the RPC URL "
+                "points at the right chain."
+            ),
+            1,
+        )
     t = Table(title=f"ingest {network}", show_header=False)
     for k, v in (
         ("chain id", summary.chain_id),

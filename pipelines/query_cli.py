@@ -336,8 +336,8 @@ def verify(
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     table = Table(title=f"verify {path}")
-    for c in ("check", "result", "detail"):
-        table.add_column(c, overflow="fold")
+    for col in ("check", "result", "detail"):
+        table.add_column(col, overflow="fold")
     for c in checks:
         table.add_row(c.name, "ok" if c.ok else "[red]FAILED[/red]", c.detail)
     Console(width=140).print(table)
@@ -435,11 +435,14 @@ def backfill(
     start: str = typer.Option(..., "--from", help="First UTC day, YYYY-MM-DD."),
     end: str = typer.Option(..., "--to", help="Last UTC day, YYYY-MM-DD."),
     dagster_home: Path | None = typer.Option(None, "--dagster-home"),
+    rpc_wait_s: float = typer.Option(
+        120.0, "--rpc-wait", help="Seconds to keep retrying an unreachable node before failing."
+    ),
 ) -> None:
     """Ingest the block ranges covering these days, one Dagster run per block-range partition
     of the backfill job (recorded in dagster_home, visible in `olw dev`)."""
-    from pipelines.chain import RpcClient
-    from pipelines.config import get_network
+    from pipelines.chain import RetryPolicy, RpcClient, RpcError, RpcUnavailable
+    from pipelines.config import get_network, redact_url
     from pipelines.defs.chain.lib import block_timestamp_reader, head_block
     from pipelines.defs.chain.partitions import block_range_for_dates, keys_covering
 
@@ -449,10 +452,20 @@ def backfill(
     except ValueError as exc:
         typer.secho(f"error: {exc}; use YYYY-MM-DD", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    rpc = RpcClient(net.rpc_url())
+    url = net.rpc_url()
+    rpc = RpcClient(url, RetryPolicy(deadline_s=rpc_wait_s))
     try:
         first = min((c.first_block for c in net.contracts), default=0)
         rng = block_range_for_dates(d0, d1, block_timestamp_reader(rpc), first, head_block(rpc))
+    except (RpcUnavailable, RpcError) as exc:
+        typer.secho(
+            f"error: the {network} node at {redact_url(url)} is unreachable or failing, so the "
+            f"days cannot be mapped to blocks: {exc}. Start the node (or fix "
+            f"{net.rpc_url_env}), then rerun.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1) from None
     finally:
         rpc.close()
     if rng is None:
