@@ -33,6 +33,7 @@ class DiskFull(WarehouseError):
 
 
 _PID = re.compile(r"PID (\d+)")
+NOTE_EVERY_S = 10.0  # a writer waiting for the file says so this often
 _NO_SPACE = re.compile(r'(?:file|directory) "([^"]+)"[^"]*No space left on device', re.I)
 log = logging.getLogger("pipelines.store")
 
@@ -70,7 +71,7 @@ def connect(
         path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     deadline = started + wait_s
-    next_note = started + 10.0
+    next_note = started + NOTE_EVERY_S
     delay = 0.01
     while True:
         try:
@@ -90,7 +91,7 @@ def connect(
                     f"pid {m.group(1)}" if m else "another connection",
                     now - started,
                 )
-                next_note = now + 10.0
+                next_note = now + NOTE_EVERY_S
             if now >= deadline:
                 m = _PID.search(msg)
                 who = f"pid {m.group(1)}" if m else f"pid {os.getpid()}, this process"
@@ -122,7 +123,10 @@ def copy_under_lock(path: Path) -> Path:
     folder = None
     for parent in (path.parent, None):
         try:
-            folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.snapshot-", dir=parent))
+            _sweep_snapshots(Path(parent or tempfile.gettempdir()), path.name)
+            folder = Path(
+                tempfile.mkdtemp(prefix=f".{path.name}.snapshot-{os.getpid()}-", dir=parent)
+            )
             break
         except OSError:
             continue
@@ -136,6 +140,18 @@ def copy_under_lock(path: Path) -> Path:
         shutil.rmtree(folder, ignore_errors=True)
         raise disk_full(exc, folder) or WarehouseError(f"cannot snapshot {path}: {exc}") from None
     return folder / path.name
+
+
+def _sweep_snapshots(folder: Path, name: str) -> None:
+    """Remove the snapshot folders of reader processes that are gone (killed mid-query)."""
+    for d in folder.glob(f".{name}.snapshot-*-*"):
+        try:
+            pid = int(d.name.rsplit("-", 2)[-2])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except (ValueError, PermissionError):
+            continue
 
 
 _FICLONE = 0x40049409  # ioctl(dst, FICLONE, src): a copy-on-write clone (btrfs, xfs, bcachefs)
