@@ -240,3 +240,25 @@ def test_output_that_cannot_be_written(
     assert ok.exists()
     if command == "export":
         assert list(ok.glob("*/chain_id=*/date=*/part-*.parquet")), "nothing exported"
+
+
+def test_no_room_for_a_snapshot_beside_the_warehouse(tmp_path: Path) -> None:
+    """A long query on a full disk takes its snapshot in the temp folder instead, and leaves
+    nothing behind on the full one."""
+    import duckdb
+
+    from pipelines.query_cli import run_query
+
+    mnt = tmp_path / "small"
+    with tmpfs(mnt, "3m"):
+        wh = mnt / "w.duckdb"
+        con = duckdb.connect(str(wh))
+        con.execute("create table t as select range as i from range(100000)")
+        con.close()
+        free = shutil.disk_usage(mnt).free
+        (mnt / "filler").write_bytes(b"\0" * max(0, free - 4096))
+        assert shutil.disk_usage(mnt).free < wh.stat().st_size  # no room for a copy beside
+        notes: list[str] = []
+        rows = run_query("select count(*) from t", wh, snapshot="always", on_note=notes.append)
+        assert rows[1] == [(100000,)] and not notes, notes
+        assert sorted(p.name for p in mnt.iterdir()) == ["filler", "w.duckdb"]

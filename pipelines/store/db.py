@@ -120,26 +120,24 @@ def snapshot(path: str | os.PathLike[str], wait_s: float = 30.0) -> Path:
 def copy_under_lock(path: Path) -> Path:
     """Copy the warehouse (and its WAL, if a writer left one) while the caller holds a read-only
     connection on it, so no writer can change it meanwhile."""
-    folder = None
-    for parent in (path.parent, None):
+    last: BaseException | None = None
+    for parent in (path.parent, None):  # beside it (a reflink, the same disk), else in /tmp
+        folder = None
         try:
             _sweep_snapshots(Path(parent or tempfile.gettempdir()), path.name)
             folder = Path(
                 tempfile.mkdtemp(prefix=f".{path.name}.snapshot-{os.getpid()}-", dir=parent)
             )
-            break
-        except OSError:
-            continue
-    if folder is None:
-        raise WarehouseError(f"cannot create a snapshot folder beside {path} or in the temp folder")
-    try:
-        for src in (path, path.with_name(path.name + ".wal")):
-            if src.exists():
-                _copy_file(src, folder / src.name)
-    except OSError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise disk_full(exc, folder) or WarehouseError(f"cannot snapshot {path}: {exc}") from None
-    return folder / path.name
+            for src in (path, path.with_name(path.name + ".wal")):
+                if src.exists():
+                    _copy_file(src, folder / src.name)
+            return folder / path.name
+        except OSError as exc:
+            last = exc
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+    assert last is not None
+    raise disk_full(last, path.parent) or WarehouseError(f"cannot snapshot {path}: {last}")
 
 
 def _sweep_snapshots(folder: Path, name: str) -> None:
