@@ -33,7 +33,9 @@ def _spin(seconds: float) -> str:
     con.execute(f"select count(*) from range({n}) r(i) where hash(i) % 3 = 0").fetchall()
     rows = int(n / max(1e-3, time.monotonic() - t0) * seconds)
     con.close()
-    return f"select (select count(*) from t), count(*) from range({rows}) r(i) where hash(i) % 3 = 0"
+    return (
+        f"select (select count(*) from t), count(*) from range({rows}) r(i) where hash(i) % 3 = 0"
+    )
 
 
 def test_a_writer_commits_while_a_long_query_runs(wh: Path) -> None:
@@ -85,9 +87,11 @@ def test_a_waiting_writer_says_so(
     monkeypatch.setattr(db, "NOTE_EVERY_S", 0.3)
     reader = duckdb.connect(str(wh), read_only=True)  # holds the file for the whole wait
     try:
-        with caplog.at_level(logging.WARNING, logger="pipelines.store"):
-            with pytest.raises(db.WarehouseLocked, match="waited 1s"):
-                connect(wh, wait_s=1.0)
+        with (
+            caplog.at_level(logging.WARNING, logger="pipelines.store"),
+            pytest.raises(db.WarehouseLocked, match="waited 1s"),
+        ):
+            connect(wh, wait_s=1.0)
     finally:
         reader.close()
     assert any("waiting for the warehouse" in r.getMessage() for r in caplog.records)
