@@ -283,3 +283,29 @@ def test_ctrl_c_stops_a_query_without_a_traceback(sample: Path) -> None:
     assert time.monotonic() - t0 < 10, "Ctrl-C took too long to stop the query"
     assert proc.returncode == 130, err
     assert "Ctrl-C" in err and "Traceback" not in err and "RuntimeError" not in err
+
+
+def test_the_connection_holds_without_the_statement_check(sample: Path, tmp_path: Path) -> None:
+    """The DuckDB lock-down alone (no statement check) stops writes outside the allowed
+    folders, setting changes and extensions."""
+    import duckdb
+
+    from pipelines.query_cli import lock_down
+
+    con = duckdb.connect(str(sample), read_only=True)
+    try:
+        lock_down(con, sample)
+        for st in [
+            f"copy (select 1) to '{tmp_path}/x.csv'",
+            "set enable_external_access = true",
+            "set lock_configuration = false",
+            "set allowed_directories = ['/']",
+            "install httpfs",
+            "load httpfs",
+            "select * from read_text('/etc/hostname')",
+        ]:
+            with pytest.raises(duckdb.Error):
+                con.execute(st)
+    finally:
+        con.close()
+    assert list(tmp_path.iterdir()) == []
