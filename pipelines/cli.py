@@ -129,6 +129,14 @@ def main() -> None:
             raise
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)
+    except Exception as exc:  # a full disk, whichever command wrote: say so, never a traceback
+        from pipelines.store.db import disk_full
+
+        full = disk_full(exc)
+        if full is None:
+            raise
+        typer.secho(f"error: {full}", fg=typer.colors.RED, err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,24 @@ def warehouse_path() -> Path:
     return Path(os.environ.get("OLW_WAREHOUSE", state_dir() / "warehouse.duckdb"))
 
 
+def exports_dir() -> Path:
+    """Where `olw export` writes parquet by default (and `olw query` may read it)."""
+    return Path(os.environ.get("OLW_EXPORTS_DIR", REPO_ROOT / "exports"))
+
+
+def lake_dir() -> Path:
+    """Where finalized history lives as table files (Iceberg) under OLW_HOME."""
+    return Path(os.environ.get("OLW_LAKE_DIR", state_dir() / "lake"))
+
+
+def query_allowed_dirs(warehouse: Path | None = None) -> list[Path]:
+    """The only directories an `olw query` connection may touch (DuckDB `allowed_directories`
+    with external access off): the warehouse's folder, the exports and the lake. Everything
+    that adds files for readers (views over parquet, say) adds its folder here."""
+    wh = Path(warehouse) if warehouse else warehouse_path()
+    return [wh.resolve().parent, exports_dir().resolve(), lake_dir().resolve()]
+
+
 def redact_url(url: str) -> str:
     """Show scheme, host and port only: RPC URLs often carry an API key in the path or query."""
     parts = urlsplit(url)
@@ -175,11 +193,14 @@ def load_networks() -> dict[str, NetworkConfig]:
         mode = _require(fin, "mode", where + ".finality", str)
         if mode not in ("tag", "depth"):
             raise ConfigError(f"{where}.finality: mode must be 'tag' or 'depth', got {mode!r}")
-        finality = Finality(
-            mode=mode,
-            tag=str(fin.get("tag", "finalized")),
-            depth=int(fin.get("depth", 0)),
-        )
+        depth = fin.get("depth", 0)
+        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
+            raise ConfigError(
+                f"{where}.finality: depth must be a whole number of blocks >= 0, got {depth!r}"
+            )
+        if mode == "depth" and "depth" not in fin:
+            raise ConfigError(f"{where}.finality: mode 'depth' needs a depth (blocks, >= 0)")
+        finality = Finality(mode=mode, tag=str(fin.get("tag", "finalized")), depth=depth)
         if finality.tag not in ("finalized", "safe"):
             raise ConfigError(f"{where}.finality: tag must be 'finalized' or 'safe'")
         gl = _require(spec, "get_logs", where, dict)

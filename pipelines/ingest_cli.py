@@ -127,6 +127,8 @@ def ingest(
                 follow=follow,
                 stop=lambda: stopping["flag"],
                 allow_deep_reorg=allow_deep_reorg,
+                # a follower never dies because someone reads: it waits (reported every 10 s)
+                lock_wait_s=float("inf") if follow else 30.0,
             )
     except ConfigError as exc:
         _fail(exc, 2)
@@ -136,6 +138,18 @@ def ingest(
         _fail(RuntimeError("aborted; the last committed batch is kept, rerun to resume"), 130)
     finally:
         signal.signal(signal.SIGINT, old)
+    if summary.cursor is None and summary.commits == 0 and summary.start > summary.head >= 0:
+        from pipelines.config import contracts_dir
+
+        _fail(  # nothing ingested because there is nothing yet: say so, do not exit 0 silently
+            ValueError(
+                f"{network}: first_block {summary.start:,} (the lowest in "
+                f"{contracts_dir() / (network + '.json')}) is above the node's head "
+                f"{summary.head:,}: nothing to ingest. Check first_block, or that the RPC URL "
+                "points at the right chain."
+            ),
+            1,
+        )
     t = Table(title=f"ingest {network}", show_header=False)
     for k, v in (
         ("chain id", summary.chain_id),

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import NoReturn
 
+import duckdb
 import typer
 from rich.console import Console
 
@@ -18,6 +19,46 @@ console = Console(stderr=True)
 def _fail(exc: BaseException, code: int = 1) -> NoReturn:
     console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _cannot_write(path: Path, exc: BaseException, what: str) -> Exception:
+    """The clear error for an output that cannot be written (full, read-only, in the way)."""
+    import errno
+
+    from pipelines.store.db import disk_full
+
+    full = disk_full(exc, path)
+    if full is not None:
+        return full
+    reasons = {
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.EEXIST: "a file is in the way",
+        errno.EISDIR: "it is a folder",
+    }
+    code = getattr(exc, "errno", None)
+    reason = reasons.get(code, "") if code is not None else ""
+    if not reason:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = "the file system is read-only" if "Read-only file system" in msg else msg
+    return ValueError(
+        f"cannot write {what} to {path}: {reason}. Choose another --out, or fix that folder; "
+        "the warehouse is unchanged."
+    )
+
+
+def _writable(folder: Path, what: str) -> None:
+    """Fail before any work when ``folder`` cannot take files."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".olw-write-probe-"):
+            pass
+    except OSError as exc:
+        _fail(_cannot_write(folder, exc, what), 2)
 
 
 def metrics(
@@ -84,6 +125,7 @@ def export(
             ),
             2,
         )
+    _writable(out, "the exports")
     try:
         conn = connect(warehouse or warehouse_path(), read_only=True, wait_s=60)
     except WarehouseError as exc:
@@ -110,6 +152,8 @@ def export(
             )
     except ExportError as exc:
         _fail(exc, 2)
+    except (OSError, duckdb.IOException, duckdb.PermissionException) as exc:
+        _fail(_cannot_write(out, exc, "the exports"), 2)
     finally:
         conn.close()
     if not any(r.partitions for r in results):
@@ -136,6 +180,7 @@ def report(
     """Write the self-contained HTML report (charts + key numbers; opens offline)."""
     from pipelines.progress import Progress
 
+    _writable(out.parent, "the report")
     # The progress line starts before the imports (plotly, DuckDB) and the connect wait.
     prog = Progress("report", unit="steps", rate=False, detail="loading")
     with prog:
@@ -155,6 +200,9 @@ def report(
         except ReportError as exc:
             prog.close()
             _fail(exc, 2)
+        except (OSError, duckdb.IOException) as exc:
+            prog.close()
+            _fail(_cannot_write(out, exc, "the report"), 2)
         finally:
             conn.close()
     size = path.stat().st_size / 1e6

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import os
 import random
 import re
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +28,30 @@ class WarehouseLocked(WarehouseError):
     """Another process holds the warehouse file (DuckDB allows one writer or many readers)."""
 
 
+class DiskFull(WarehouseError):
+    """A write failed for want of space; nothing committed is lost (the failed batch is not)."""
+
+
 _PID = re.compile(r"PID (\d+)")
+NOTE_EVERY_S = 10.0  # a writer waiting for the file says so this often
+_NO_SPACE = re.compile(r'(?:file|directory) "([^"]+)"[^"]*No space left on device', re.I)
+log = logging.getLogger("pipelines.store")
+
+
+def disk_full(exc: BaseException, path: str | os.PathLike[str] | None = None) -> DiskFull | None:
+    """The DiskFull error for ``exc`` if it is a failed write for want of space (DuckDB says so
+    in its message; Python by errno ENOSPC / EDQUOT), naming the file it could not write."""
+    msg = str(exc)
+    errnos = {getattr(exc, "errno", None)} | {getattr(exc.__cause__, "errno", None)}
+    if "No space left on device" not in msg and not errnos & {errno.ENOSPC, errno.EDQUOT}:
+        return None
+    m = _NO_SPACE.search(msg)
+    where = m.group(1) if m else (getattr(exc, "filename", None) or path or "?")
+    return DiskFull(
+        f"disk full at {where}: the write failed and was rolled back; everything committed "
+        "before it is kept. Free space on that file system, then run the command again "
+        "(it resumes after the last committed batch)."
+    )
 
 
 def connect(
@@ -42,7 +69,9 @@ def connect(
         raise WarehouseError(f"warehouse {path} does not exist yet; run `olw ingest` first")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait_s
+    started = time.monotonic()
+    deadline = started + wait_s
+    next_note = started + NOTE_EVERY_S
     delay = 0.01
     while True:
         try:
@@ -54,6 +83,15 @@ def connect(
             if "lock" not in msg.lower() and "different configuration" not in msg:
                 raise WarehouseError(f"cannot open warehouse {path}: {msg}") from None
             now = time.monotonic()
+            if now >= next_note:  # a long wait is reported, never silent
+                m = _PID.search(msg)
+                log.warning(
+                    "waiting for the warehouse %s: held by %s for %.0fs",
+                    path,
+                    f"pid {m.group(1)}" if m else "another connection",
+                    now - started,
+                )
+                next_note = now + NOTE_EVERY_S
             if now >= deadline:
                 m = _PID.search(msg)
                 who = f"pid {m.group(1)}" if m else f"pid {os.getpid()}, this process"
@@ -64,6 +102,82 @@ def connect(
             # wait out the whole wait_s (the last sleep is cut to the deadline), never less
             time.sleep(min(random.uniform(delay / 2, delay), max(0.0, deadline - now)))
             delay = min(delay * 2, 0.25)
+
+
+def snapshot(path: str | os.PathLike[str], wait_s: float = 30.0) -> Path:
+    """A private copy of the warehouse as of its last commit: ``<dir>/<name>`` in a fresh
+    temporary folder beside it (the same file system, so a reflink where it can), else in the
+    system temp folder. The copy is taken under a read-only connection, i.e. between two
+    writer commits; the caller removes the folder. DiskFull when there is no room for it."""
+    path = Path(path)
+    con = connect(path, read_only=True, wait_s=wait_s)
+    try:
+        return copy_under_lock(path)
+    finally:
+        con.close()
+
+
+def copy_under_lock(path: Path) -> Path:
+    """Copy the warehouse (and its WAL, if a writer left one) while the caller holds a read-only
+    connection on it, so no writer can change it meanwhile."""
+    last: BaseException | None = None
+    for parent in (path.parent, None):  # beside it (a reflink, the same disk), else in /tmp
+        folder = None
+        try:
+            _sweep_snapshots(Path(parent or tempfile.gettempdir()), path.name)
+            folder = Path(
+                tempfile.mkdtemp(prefix=f".{path.name}.snapshot-{os.getpid()}-", dir=parent)
+            )
+            for src in (path, path.with_name(path.name + ".wal")):
+                if src.exists():
+                    _copy_file(src, folder / src.name)
+            return folder / path.name
+        except OSError as exc:
+            last = exc
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+    assert last is not None
+    raise disk_full(last, path.parent) or WarehouseError(f"cannot snapshot {path}: {last}")
+
+
+def _sweep_snapshots(folder: Path, name: str) -> None:
+    """Remove the snapshot folders of reader processes that are gone (killed mid-query)."""
+    for d in folder.glob(f".{name}.snapshot-*-*"):
+        try:
+            pid = int(d.name.rsplit("-", 2)[-2])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except (ValueError, PermissionError):
+            continue
+
+
+_FICLONE = 0x40049409  # ioctl(dst, FICLONE, src): a copy-on-write clone (btrfs, xfs, bcachefs)
+
+
+def _copy_file(src: Path, dst: Path) -> None:
+    import fcntl
+
+    with open(src, "rb") as fi, open(dst, "wb") as fo:
+        try:
+            fcntl.ioctl(fo.fileno(), _FICLONE, fi.fileno())
+            return
+        except OSError:
+            pass
+        size = os.fstat(fi.fileno()).st_size
+        done = 0
+        try:  # in-kernel copy (no round trip through user space)
+            while done < size:
+                n = os.copy_file_range(fi.fileno(), fo.fileno(), size - done)
+                if n == 0:
+                    break
+                done += n
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            fi.seek(done)
+            fo.seek(done)
+            shutil.copyfileobj(fi, fo, 1 << 20)
 
 
 @contextmanager

@@ -143,3 +143,169 @@ def test_query_while_ingesting(devnet: DevnetHandle, tmp_path: Path) -> None:
     assert commits >= 3, out
     # Readers got in between commits: they saw the data grow, not just the end state.
     assert len({n for n in seen if n > 0}) >= 2, seen
+
+
+def _tree(root: Path) -> dict[str, str]:
+    """Every file under ``root`` with its content hash: the file system's state."""
+    import hashlib
+
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+ATTACKS = [
+    # EXPLAIN ANALYZE runs what it explains: a write, a setting, a download
+    "explain analyze copy (select 1) to '{out}/stolen.csv'",
+    "explain analyze copy (select 1) to '{exports}/planted.csv'",
+    "explain analyze copy raw.blocks from '{out}/x.csv'",
+    "explain /* hidden */ analyse set threads = 1",
+    "EXPLAIN (FORMAT json) ANALYZE SET enable_external_access = true",
+    "explain analyze install httpfs",
+    "explain analyze load httpfs",
+    "explain analyze attach '{out}/other.duckdb' as o",
+    "explain analyze pragma enable_profiling",
+    "explain analyze delete from raw.blocks",
+    # reading files the user can read, by every table function that takes a path
+    "select * from read_text('/etc/passwd')",
+    "select * from read_blob('/etc/hostname')",
+    "select * from glob('/etc/*')",
+    "select * from read_csv('/etc/passwd')",
+    "select * from sniff_csv('/etc/passwd')",
+    "select * from read_json('{out}/../secret.json')",
+    "select * from read_text('{exports}/../secret.json')",
+    "select * from read_parquet('https://127.0.0.1:9/x.parquet')",
+    "select * from read_text('{home}/.duckdb/extensions')",
+    # extensions and settings from inside a SELECT
+    "select * from duckdb_extensions() where loaded",
+    "select * from query('set enable_external_access = true')",
+]
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_hostile_sql_is_refused_or_neutralised(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, attack: str
+) -> None:
+    """Each attack exits non-zero with an error (never a traceback), and neither the warehouse
+    nor any file around it (or the target folders) changes."""
+    wh_dir = tmp_path / "wh"
+    wh_dir.mkdir()
+    wh = wh_dir / "w.duckdb"
+    wh.write_bytes(sample.read_bytes())
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "a.csv").write_text("x\n1\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "secret.json").write_text('{"secret": 1}')
+    monkeypatch.setenv("OLW_EXPORTS_DIR", str(exports))
+    monkeypatch.setenv("OLW_LAKE_DIR", str(tmp_path / "lake"))
+    sql = attack.format(out=out, exports=exports, home=Path.home())
+    before = _tree(tmp_path)
+    res = runner.invoke(app, ["query", sql, "--warehouse", str(wh)])
+    assert res.exit_code != 0, res.output
+    assert "error:" in res.output and "Traceback" not in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert _tree(tmp_path) == before
+    # the warehouse still answers, with its rows
+    assert run_query("select count(*) from raw.blocks", wh)[1] == [(10,)]
+
+
+def test_allowed_folders_stay_readable(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock-down is not a blanket refusal: the exports folder (parquet shipped by
+    `olw export`) is readable through `olw query`."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "a.csv").write_text("x\n41\n1\n")
+    monkeypatch.setenv("OLW_EXPORTS_DIR", str(exports))
+    sql = f"select sum(x) from read_csv('{exports}/a.csv')"
+    assert run_query(sql, sample)[1] == [(42,)]
+
+
+def test_query_timeout(sample: Path) -> None:
+    res = runner.invoke(
+        app,
+        [
+            "query",
+            "select count(*) from range(1000000000000) t(i) where i % 7 = 3",
+            "--warehouse",
+            str(sample),
+            "--timeout",
+            "1",
+        ],
+    )
+    assert res.exit_code == 1, res.output
+    assert "stopped after 1 s (--timeout)" in res.output and "Traceback" not in res.output
+
+
+def _holds(pid: int, path: Path) -> bool:
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if Path(os.readlink(fd)) == path.resolve():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_ctrl_c_stops_a_query_without_a_traceback(sample: Path) -> None:
+    import signal
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "query",
+            "select count(*) from range(1000000000000) t(i) where i % 7 = 3",
+            "--warehouse",
+            str(sample),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _holds(proc.pid, sample):
+        time.sleep(0.1)  # until the query has the warehouse open (start-up is slow on load)
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert time.monotonic() - t0 < 10, "Ctrl-C took too long to stop the query"
+    assert proc.returncode == 130, err
+    assert "Ctrl-C" in err and "Traceback" not in err and "RuntimeError" not in err
+
+
+def test_the_connection_holds_without_the_statement_check(sample: Path, tmp_path: Path) -> None:
+    """The DuckDB lock-down alone (no statement check) stops writes outside the allowed
+    folders, setting changes and extensions."""
+    import duckdb
+
+    from pipelines.query_cli import lock_down
+
+    con = duckdb.connect(str(sample), read_only=True)
+    try:
+        lock_down(con, sample)
+        for st in [
+            f"copy (select 1) to '{tmp_path}/x.csv'",
+            "set enable_external_access = true",
+            "set lock_configuration = false",
+            "set allowed_directories = ['/']",
+            "install httpfs",
+            "load httpfs",
+            "select * from read_text('/etc/hostname')",
+        ]:
+            with pytest.raises(duckdb.Error):
+                con.execute(st)
+    finally:
+        con.close()
+    assert list(tmp_path.iterdir()) == []
