@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("pipelines.metrics_cli", "Write finalized data and the answers as parquet."),
     "report": ("pipelines.metrics_cli", "Write the self-contained HTML report."),
     "query": ("pipelines.query_cli", "Run a read-only SQL query on the warehouse."),
+    "verify": ("pipelines.query_cli", "Check the warehouse's integrity without the node."),
     "dev": ("pipelines.query_cli", "Start the Dagster UI and daemon on 127.0.0.1."),
     "backfill": ("pipelines.query_cli", "Ingest the block ranges covering a range of days."),
 }
@@ -125,11 +126,10 @@ def main() -> None:
     except Exception as exc:
         from pipelines.config import ConfigError
 
-        if not isinstance(exc, ConfigError):
-            raise
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
-    except Exception as exc:  # a full disk, whichever command wrote: say so, never a traceback
+        if isinstance(exc, ConfigError):
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            sys.exit(2)
+        # a full disk, whichever command wrote: say so, never a traceback
         from pipelines.store.db import disk_full
 
         full = disk_full(exc)
