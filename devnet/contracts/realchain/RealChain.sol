@@ -301,7 +301,9 @@ contract GovernorStandin {
         bytes[] calldata calldatas,
         string calldata description
     ) external returns (uint256 id) {
-        id = uint256(keccak256(abi.encode(targets, values, calldatas, keccak256(bytes(description)))));
+        // OZ hashes the proposal to a full uint256; the stand-in keeps the top 128 bits, since
+        // the warehouse's uint columns hold at most 2^128 - 1 (a full-width id dead-letters)
+        id = uint256(keccak256(abi.encode(targets, values, calldatas, keccak256(bytes(description))))) >> 128;
         uint256 start = block.timestamp + 1 days;
         emit ProposalCreated(
             id, msg.sender, targets, values, new string[](targets.length), calldatas, start, start + 2 weeks, description
