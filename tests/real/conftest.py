@@ -109,7 +109,14 @@ def deploy(node: Node, names: list[str]) -> dict[str, str]:
             "eth_sendTransaction",
             {"from": DEPLOYER, "data": arts[by_abi[abi]]["bytecode"], "gas": hex(10_000_000)},
         )
-        addr = node.call("eth_getTransactionReceipt", h)["contractAddress"].lower()
+        receipt = None
+        for _ in range(100):
+            receipt = node.call("eth_getTransactionReceipt", h)
+            if receipt is not None:
+                break
+            time.sleep(0.05)
+        assert receipt is not None, f"deploying {abi} was never mined"
+        addr = receipt["contractAddress"].lower()
         if abi in REAL_AT:
             node.call("anvil_setCode", REAL_AT[abi], node.call("eth_getCode", addr, "latest"))
             addr = REAL_AT[abi]
@@ -360,8 +367,8 @@ def emit_everything(rc: RealChain) -> None:
 
 
 def native_traffic(rc: RealChain) -> None:
-    """Value that moves without logs: EOA transfers, an OP Stack deposit (0x7e) that mints,
-    and an internal transfer that reverts (minting to a contract that refuses native OPEN)."""
+    """Value that moves without logs: EOA transfers and an internal transfer that reverts
+    (minting to a contract that refuses native OPEN)."""
     n, a = rc.node, rc.addresses
     n.call("evm_setAutomine", False)
     for i in range(3):
@@ -369,11 +376,9 @@ def native_traffic(rc: RealChain) -> None:
     send(n, OTHER, USER, value=1)
     n.call("evm_mine")
     n.call("evm_setAutomine", True)
-    src = "0x" + b32(0xD0).hex()
-    rc.facts["deposit_tx"] = n.call("eth_sendTransaction", {
-        "from": USER, "to": OTHER, "value": hex(E18), "type": "0x7e", "sourceHash": src,
-        "mint": hex(25 * E18), "isSystemTx": False, "gas": hex(100_000)})  # fmt: skip
-    rc.facts["deposit_source_hash"] = src
+    # No deposit (0x7e) here: anvil 1.7's OP Stack mode names a deposit by one hash in its
+    # blocks and another in its receipts and traces, so the receipts stream (rightly) refuses
+    # it; tests/chain/test_op_stack.py parses deposits from an op-geth-shaped block instead.
     rc.facts["reverted_tx"] = n.call("eth_sendTransaction", {
         "from": USER, "to": a["LiquidityController"], "data": calldata("mint(address)", a["OpenLedgerGovernor"]),
         "value": hex(E18), "gas": hex(200_000)})  # fmt: skip
