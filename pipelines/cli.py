@@ -30,6 +30,7 @@ def _register() -> None:
     __import__("pipelines.metrics_cli").metrics_cli.register(app)
     __import__("pipelines.query_cli").query_cli.register(app)
     __import__("pipelines.demo").demo.register(app)
+    __import__("pipelines.labels").labels.register(app)
 
 
 def main() -> None:
