@@ -56,10 +56,25 @@ def _start() -> tuple[subprocess.Popen[bytes], str]:
 
     port = free_port()
     proc = subprocess.Popen(
-        [str(anvil_path()), "--host", "127.0.0.1", "--port", str(port), "--chain-id", "1612",
-         "--network", "optimism", "--auto-impersonate", "--order", "fifo", "--quiet"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            str(anvil_path()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--chain-id",
+            "1612",
+            "--network",
+            "optimism",
+            "--auto-impersonate",
+            "--order",
+            "fifo",
+            "--quiet",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -82,16 +97,43 @@ def generate(node: _Node, blocks: int) -> int:
     node.call("evm_setAutomine", False)
     for b in range(blocks):
         calls: list[tuple[str, list[Any]]] = []
-        for i in range(10):
-            calls.append(("eth_sendTransaction", [{"from": USER, "to": WOPEN, "data": DEPOSIT,
-                                                   "value": hex(10**18), "gas": hex(100_000)}]))  # fmt: skip
-        for i in range(5):
+        for _ in range(10):
+            calls.append(
+                (
+                    "eth_sendTransaction",
+                    [
+                        {
+                            "from": USER,
+                            "to": WOPEN,
+                            "data": DEPOSIT,
+                            "value": hex(10**18),
+                            "gas": hex(100_000),
+                        }
+                    ],
+                )
+            )
+        for _ in range(5):
             data = WITHDRAW + (10**17 + b).to_bytes(32, "big").hex()
-            calls.append(("eth_sendTransaction", [{"from": USER, "to": WOPEN, "data": data,
-                                                   "gas": hex(100_000)}]))  # fmt: skip
+            calls.append(
+                (
+                    "eth_sendTransaction",
+                    [{"from": USER, "to": WOPEN, "data": data, "gas": hex(100_000)}],
+                )
+            )
         for i in range(15):
-            calls.append(("eth_sendTransaction", [{"from": USER, "to": OTHER,
-                                                   "value": hex(b * 100 + i + 1), "gas": hex(21_000)}]))  # fmt: skip
+            calls.append(
+                (
+                    "eth_sendTransaction",
+                    [
+                        {
+                            "from": USER,
+                            "to": OTHER,
+                            "value": hex(b * 100 + i + 1),
+                            "gas": hex(21_000),
+                        }
+                    ],
+                )
+            )
         node.batch(calls)
         node.call("evm_mine")
     node.call("evm_setAutomine", True)
@@ -134,8 +176,15 @@ def main(blocks: int = int(os.environ.get("OLW_BENCH_NATIVE_BLOCKS", 1500))) -> 
         head = generate(node, blocks)
         con.print(f"generated {blocks:,} blocks (head {head:,}) in {time.monotonic() - t0:.1f} s")
         table = Table(title="native value + traces (OP Stack-mode anvil)")
-        for col in ("method", "txs", "traces", "raw ceiling tx/s", "logs stream tx/s",
-                    "ratio", "receipts tx/s"):  # fmt: skip
+        for col in (
+            "method",
+            "txs",
+            "traces",
+            "raw ceiling tx/s",
+            "logs stream tx/s",
+            "ratio",
+            "receipts tx/s",
+        ):
             table.add_column(col, justify="right")
         with tempfile.TemporaryDirectory(prefix="olw-bench-native-") as tmp:
             for method in ("trace_block", "debug"):
@@ -159,10 +208,14 @@ def main(blocks: int = int(os.environ.get("OLW_BENCH_NATIVE_BLOCKS", 1500))) -> 
                 db.close()
                 assert n_tx == n_raw == n_rc, (n_tx, n_raw, n_rc)
                 table.add_row(
-                    method, f"{n_tx:,}", f"{n_tr:,}", f"{n_raw / s_raw:,.0f}",
-                    f"{n_tx / s_logs:,.0f}", f"{(n_tx / s_logs) / (n_raw / s_raw):.2f}",
+                    method,
+                    f"{n_tx:,}",
+                    f"{n_tr:,}",
+                    f"{n_raw / s_raw:,.0f}",
+                    f"{n_tx / s_logs:,.0f}",
+                    f"{(n_tx / s_logs) / (n_raw / s_raw):.2f}",
                     f"{n_rc / s_rc:,.0f}",
-                )  # fmt: skip
+                )
         con.print(table)
         con.print(f"load average {os.getloadavg()[0]:.1f} (shared machine: compare ratios)")
     finally:

@@ -277,7 +277,9 @@ def _frames(method: str, block: dict[str, Any], traced: list[Any]) -> list[tuple
         raise ChainMoved(f"traces of block {number} do not cover its transactions")
     for pos, t in enumerate(traced):
         top = t.get("result") or {}
-        stack = [(c, (i,), bool(top.get("error"))) for i, c in enumerate(top.get("calls") or [])]
+        stack: list[tuple[Any, tuple[int, ...], bool]] = [
+            (c, (i,), bool(top.get("error"))) for i, c in enumerate(top.get("calls") or [])
+        ]
         while stack:
             f, addr, parent_failed = stack.pop()
             failed_here = parent_failed or bool(f.get("error"))
@@ -310,17 +312,37 @@ def _frames(method: str, block: dict[str, Any], traced: list[Any]) -> list[tuple
 
 
 def _row(
-    number: int, bhash: str, txs: list[Any], pos: int, addr: tuple[int, ...], kind: str,
-    ctype: str, frm: str | None, to: str | None, value: str, error: str | None, reverted: bool,
-) -> tuple[Any, ...]:  # fmt: skip
+    number: int,
+    bhash: str,
+    txs: list[Any],
+    pos: int,
+    addr: tuple[int, ...],
+    kind: str,
+    ctype: str,
+    frm: str | None,
+    to: str | None,
+    value: str,
+    error: str | None,
+    reverted: bool,
+) -> tuple[Any, ...]:
     tx = txs[pos] if pos < len(txs) else None
     if not isinstance(tx, dict):
         raise ChainMoved(f"block {number} has no transaction {pos} its traces name")
     return (
-        number, bhash, tx["hash"].lower(), pos, ".".join(map(str, addr)), len(addr), kind, ctype,
-        None if frm is None else frm.lower(), None if to is None else to.lower(), value.lower(),
-        error, reverted,
-    )  # fmt: skip
+        number,
+        bhash,
+        tx["hash"].lower(),
+        pos,
+        ".".join(map(str, addr)),
+        len(addr),
+        kind,
+        ctype,
+        None if frm is None else frm.lower(),
+        None if to is None else to.lower(),
+        value.lower(),
+        error,
+        reverted,
+    )
 
 
 def scratch_duckdb() -> duckdb.DuckDBPyConnection:
@@ -698,7 +720,7 @@ class ChainReader:
         its blocks do); a block whose traces do not cover its transactions, or whose trace
         names another block hash, raises ChainMoved."""
         method = self.network.native.traces
-        calls = [
+        calls: list[tuple[str, list[Any]]] = [
             ("trace_block", [hex(int(b["number"], 16))])
             if method == "trace_block"
             else ("debug_traceBlockByNumber", [hex(int(b["number"], 16)), {"tracer": "callTracer"}])
@@ -710,7 +732,7 @@ class ChainReader:
             res = self.rpc.batch(calls[i : i + BLOCKS_PER_BATCH], what=f"{method} of blocks")
             for b, traced in zip(part, res, strict=True):
                 rows.extend(_frames(method, b, traced or []))
-        cols = list(zip(*rows, strict=True)) if rows else [[] for _ in TRACE_SCHEMA]
+        cols: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in TRACE_SCHEMA]
         return pa.table(
             {f.name: pa.array(list(c), f.type) for f, c in zip(TRACE_SCHEMA, cols, strict=True)},
             schema=TRACE_SCHEMA,

@@ -51,15 +51,40 @@ def test_deposit_transactions_keep_mint_source_hash_and_system_flag(
         "nonce, input_selector from raw.transactions order by tx_index"
     ).fetchall()
     assert rows == [
-        (0, 0x7E, "0xdeaddeaddeaddeaddeaddeaddeaddeaddead0001", 0, 0,
-         "0x8e4b1a3a0f0c2b2d6d5c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706", False,
-         0x1C9F0B, "0x098999be"),
-        (1, 0x7E, "0x8a1c2f0de3b3f8a0f1c2e3d4b5a6978877665544", 10**18, 1000 * 10**18,
-         "0x1d2c3b4a59687f8e9dacbbcadfe0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c", False, 0x2A,
-         "0x"),
-        (2, 2, "0x3e5b1a9f0c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f", 10**16, None, None, None, 0x11,
-         "0xd0e30db0"),
-    ]  # fmt: skip
+        (
+            0,
+            0x7E,
+            "0xdeaddeaddeaddeaddeaddeaddeaddeaddead0001",
+            0,
+            0,
+            "0x8e4b1a3a0f0c2b2d6d5c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706",
+            False,
+            0x1C9F0B,
+            "0x098999be",
+        ),
+        (
+            1,
+            0x7E,
+            "0x8a1c2f0de3b3f8a0f1c2e3d4b5a6978877665544",
+            10**18,
+            1000 * 10**18,
+            "0x1d2c3b4a59687f8e9dacbbcadfe0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c",
+            False,
+            0x2A,
+            "0x",
+        ),
+        (
+            2,
+            2,
+            "0x3e5b1a9f0c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f",
+            10**16,
+            None,
+            None,
+            None,
+            0x11,
+            "0xd0e30db0",
+        ),
+    ]
     # new native supply is the mint, not the value
     (minted,) = con.execute(
         "select sum(mint_wei::decimal(38, 0)) from raw.transactions where tx_type = 126"
@@ -69,11 +94,17 @@ def test_deposit_transactions_keep_mint_source_hash_and_system_flag(
 
 def _receipts(con: duckdb.DuckDBPyConnection, receipts: list[dict[str, Any]]) -> list[Any]:
     txs = [
-        {"blockNumber": r["blockNumber"], "blockHash": r["blockHash"],
-         "hash": r["transactionHash"], "transactionIndex": r["transactionIndex"],
-         "from": r["from"], "to": r["to"], "type": r["type"]}
+        {
+            "blockNumber": r["blockNumber"],
+            "blockHash": r["blockHash"],
+            "hash": r["transactionHash"],
+            "transactionIndex": r["transactionIndex"],
+            "from": r["from"],
+            "to": r["to"],
+            "type": r["type"],
+        }
         for r in receipts
-    ]  # fmt: skip
+    ]
     _store_txs(con, txs)
     n = int(receipts[0]["blockNumber"], 16)
     table = parse_json_array(RECEIPTS_SQL, orjson.dumps(receipts))
@@ -94,9 +125,24 @@ def test_isthmus_block_receipts_parse_every_field(con: duckdb.DuckDBPyConnection
     assert rows[1] == (1, 126, 0x5208, 0, *none9, None, 0x2A, 1, None)
     # Isthmus: gasUsed * operatorFeeScalar / 1e6 + operatorFeeConstant
     assert rows[2] == (
-        2, 2, 0x2B0F3, 0xF4243, 0x2D9B5C4F1, 0x6A4, 0x1B4A3C9D2E, None, 0x8DD, 1, 0x101C12,
-        0x1E8480, 0x3B9ACA00, None, None, None, 0x2B0F3 * 0x1E8480 // 10**6 + 0x3B9ACA00,
-    )  # fmt: skip
+        2,
+        2,
+        0x2B0F3,
+        0xF4243,
+        0x2D9B5C4F1,
+        0x6A4,
+        0x1B4A3C9D2E,
+        None,
+        0x8DD,
+        1,
+        0x101C12,
+        0x1E8480,
+        0x3B9ACA00,
+        None,
+        None,
+        None,
+        0x2B0F3 * 0x1E8480 // 10**6 + 0x3B9ACA00,
+    )
 
 
 def test_jovian_operator_fee_and_pre_ecotone_scalar(con: duckdb.DuckDBPyConnection) -> None:

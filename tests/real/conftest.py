@@ -69,7 +69,7 @@ def start_anvil(chain_id: int) -> tuple[subprocess.Popen[bytes], str]:
             "optimism",
             "--auto-impersonate",
             "--quiet",
-        ],  # fmt: skip
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
@@ -143,9 +143,13 @@ def emit_everything(rc: RealChain) -> None:
     for to, v in ((USER, 5_000_000 * E18), (BANK, 1_000_000 * E18), (VAULT, 2_000_000 * E18)):
         send(n, DEPLOYER, a["Open"], calldata("transfer(address,uint256)", to, v))
         ex("Open", "Transfer", **{"from": DEPLOYER, "to": to, "value": v})
-    for owner, spender in ((USER, a["OPENOFTAdapter"]), (USER, a["Staking"]),
-                           (BANK, a["Staking"]), (VAULT, a["SigDispersal"]),
-                           (USER, a["OptimismPortal"])):  # fmt: skip
+    for owner, spender in (
+        (USER, a["OPENOFTAdapter"]),
+        (USER, a["Staking"]),
+        (BANK, a["Staking"]),
+        (VAULT, a["SigDispersal"]),
+        (USER, a["OptimismPortal"]),
+    ):
         # the widest amount a decoded column holds (2^128 - 1; an infinite approval of
         # 2^256 - 1 is a dead letter, value_out_of_range)
         send(n, owner, a["Open"], calldata("approve(address,uint256)", spender, 2**128 - 1))
@@ -159,23 +163,50 @@ def emit_everything(rc: RealChain) -> None:
     rc.facts["oft_sent_raw"], rc.facts["oft_sent"] = sent, 1234 * E18
     send(n, USER, adapter, calldata("send(uint32,bytes32,uint256)", 30102, b32(1), sent))
     ex("Open", "Transfer", **{"from": USER, "to": adapter, "value": 1234 * E18})
-    ex("OPENOFTAdapter", "OFTSent", guid=b32(1), dstEid=30102, fromAddress=USER,
-       amountSentLD=1234 * E18, amountReceivedLD=1234 * E18)  # fmt: skip
-    send(n, DEPLOYER, adapter,
-         calldata("lzReceiveStandin(bytes32,uint32,address,uint256)", b32(2), 30102, ZERO, 5 * E18))  # fmt: skip
+    ex(
+        "OPENOFTAdapter",
+        "OFTSent",
+        guid=b32(1),
+        dstEid=30102,
+        fromAddress=USER,
+        amountSentLD=1234 * E18,
+        amountReceivedLD=1234 * E18,
+    )
+    send(
+        n,
+        DEPLOYER,
+        adapter,
+        calldata("lzReceiveStandin(bytes32,uint32,address,uint256)", b32(2), 30102, ZERO, 5 * E18),
+    )
     ex("Open", "Transfer", **{"from": adapter, "to": DEAD, "value": 5 * E18})
-    ex("OPENOFTAdapter", "OFTReceived", guid=b32(2), srcEid=30102, toAddress=DEAD,
-       amountReceivedLD=5 * E18)  # fmt: skip
-    opts = [(30102, 1, bytes.fromhex("00030100110100000000000000000000000000015f90")),
-            (30102, 2, b"")]  # fmt: skip
+    ex(
+        "OPENOFTAdapter",
+        "OFTReceived",
+        guid=b32(2),
+        srcEid=30102,
+        toAddress=DEAD,
+        amountReceivedLD=5 * E18,
+    )
+    opts = [
+        (30102, 1, bytes.fromhex("00030100110100000000000000000000000000015f90")),
+        (30102, 2, b""),
+    ]
     for abi in ("OPENOFTAdapter", "OmnichainOpen"):
         c = a[abi]
         send(n, DEPLOYER, c, calldata("transferOwnership(address)", OTHER))
         ex(abi, "OwnershipTransferred", previousOwner=ZERO, newOwner=OTHER)
         send(n, DEPLOYER, c, calldata("setPeer(uint32,bytes32)", 30101, b32(int(c, 16))))
         ex(abi, "PeerSet", eid=30101, peer=b32(int(c, 16)))
-        send(n, DEPLOYER, c, "0x" + (keccak(text="setEnforcedOptions((uint32,uint16,bytes)[])")[:4]
-                                      + encode(["(uint32,uint16,bytes)[]"], [opts])).hex())  # fmt: skip
+        send(
+            n,
+            DEPLOYER,
+            c,
+            "0x"
+            + (
+                keccak(text="setEnforcedOptions((uint32,uint16,bytes)[])")[:4]
+                + encode(["(uint32,uint16,bytes)[]"], [opts])
+            ).hex(),
+        )
         ex(abi, "EnforcedOptionSet", _enforcedOptions=opts)
         send(n, DEPLOYER, c, calldata("setMsgInspector(address)", BANK))
         ex(abi, "MsgInspectorSet", inspector=BANK)
@@ -184,8 +215,12 @@ def emit_everything(rc: RealChain) -> None:
     # OmnichainOpen (BSC): mint on receive (0x0 -> 0xdEaD), burn on send
     oft = a["OmnichainOpen"]
     for guid, to, v in ((3, USER, 40 * E18), (4, ZERO, 2 * E18)):
-        send(n, DEPLOYER, oft,
-             calldata("lzReceiveStandin(bytes32,uint32,address,uint256)", b32(guid), 30101, to, v))  # fmt: skip
+        send(
+            n,
+            DEPLOYER,
+            oft,
+            calldata("lzReceiveStandin(bytes32,uint32,address,uint256)", b32(guid), 30101, to, v),
+        )
         r = DEAD if to == ZERO else to
         ex("OmnichainOpen", "Transfer", **{"from": ZERO, "to": r, "value": v})
         ex(
@@ -198,8 +233,15 @@ def emit_everything(rc: RealChain) -> None:
         )
     send(n, USER, oft, calldata("send(uint32,bytes32,uint256)", 30101, b32(5), 3 * E18 + 5))
     ex("OmnichainOpen", "Transfer", **{"from": USER, "to": ZERO, "value": 3 * E18})
-    ex("OmnichainOpen", "OFTSent", guid=b32(5), dstEid=30101, fromAddress=USER,
-       amountSentLD=3 * E18, amountReceivedLD=3 * E18)  # fmt: skip
+    ex(
+        "OmnichainOpen",
+        "OFTSent",
+        guid=b32(5),
+        dstEid=30101,
+        fromAddress=USER,
+        amountSentLD=3 * E18,
+        amountReceivedLD=3 * E18,
+    )
     send(n, USER, oft, calldata("approve(address,uint256)", OTHER, 9))
     ex("OmnichainOpen", "Approval", owner=USER, spender=OTHER, value=9)
     # WOPEN: native in and out, no mint/burn Transfer
@@ -230,15 +272,49 @@ def emit_everything(rc: RealChain) -> None:
     # Governor
     gov = a["OpenLedgerGovernor"]
     targets, values, datas = [g, w], [0, 5], [b"\x01\x02", b""]
-    h = send(n, USER, gov, calldata("propose(address[],uint256[],bytes[],string)", targets, values,
-                                    datas, "Fund the ünïcode datanet"))  # fmt: skip
-    ts = int(n.call("eth_getBlockByNumber", n.call("eth_getTransactionReceipt", h)["blockNumber"],
-                    False)["timestamp"], 16)  # fmt: skip
-    pid = int.from_bytes(keccak(encode(["address[]", "uint256[]", "bytes[]", "bytes32"],
-                                       [targets, values, datas, keccak(text="Fund the ünïcode datanet")])), "big") >> 128  # fmt: skip
-    ex("OpenLedgerGovernor", "ProposalCreated", proposalId=pid, proposer=USER, targets=targets,
-       values=values, signatures=["", ""], calldatas=["0x0102", "0x"], voteStart=ts + 86400,
-       voteEnd=ts + 86400 + 14 * 86400, description="Fund the ünïcode datanet")  # fmt: skip
+    h = send(
+        n,
+        USER,
+        gov,
+        calldata(
+            "propose(address[],uint256[],bytes[],string)",
+            targets,
+            values,
+            datas,
+            "Fund the ünïcode datanet",
+        ),
+    )
+    ts = int(
+        n.call(
+            "eth_getBlockByNumber", n.call("eth_getTransactionReceipt", h)["blockNumber"], False
+        )["timestamp"],
+        16,
+    )
+    pid = (
+        int.from_bytes(
+            keccak(
+                encode(
+                    ["address[]", "uint256[]", "bytes[]", "bytes32"],
+                    [targets, values, datas, keccak(text="Fund the ünïcode datanet")],
+                )
+            ),
+            "big",
+        )
+        >> 128
+    )
+    ex(
+        "OpenLedgerGovernor",
+        "ProposalCreated",
+        proposalId=pid,
+        proposer=USER,
+        targets=targets,
+        values=values,
+        signatures=["", ""],
+        calldatas=["0x0102", "0x"],
+        voteStart=ts + 86400,
+        voteEnd=ts + 86400 + 14 * 86400,
+        description="Fund the ünïcode datanet",
+    )
     send(n, USER, gov, calldata("castVote(uint256,uint8,uint256,string)", pid, 1, 4 * E18, "yes"))
     ex(
         "OpenLedgerGovernor",
@@ -249,10 +325,24 @@ def emit_everything(rc: RealChain) -> None:
         weight=4 * E18,
         reason="yes",
     )
-    send(n, OTHER, gov, calldata("castVoteWithParams(uint256,uint8,uint256,string,bytes)", pid, 0,
-                                 7, "", b"\xaa\xbb"))  # fmt: skip
-    ex("OpenLedgerGovernor", "VoteCastWithParams", voter=OTHER, proposalId=pid, support=0,
-       weight=7, reason="", params="0xaabb")  # fmt: skip
+    send(
+        n,
+        OTHER,
+        gov,
+        calldata(
+            "castVoteWithParams(uint256,uint8,uint256,string,bytes)", pid, 0, 7, "", b"\xaa\xbb"
+        ),
+    )
+    ex(
+        "OpenLedgerGovernor",
+        "VoteCastWithParams",
+        voter=OTHER,
+        proposalId=pid,
+        support=0,
+        weight=7,
+        reason="",
+        params="0xaabb",
+    )
     send(n, USER, gov, calldata("queue(uint256,uint256)", pid, ts + 3600))
     ex("OpenLedgerGovernor", "ProposalQueued", proposalId=pid, etaSeconds=ts + 3600)
     send(n, USER, gov, calldata("execute(uint256)", pid))
@@ -302,8 +392,20 @@ def emit_everything(rc: RealChain) -> None:
     # the bridge to the L2: portal deposit (OPEN locked), the message passer, prove/finalize
     portal = a["OptimismPortal"]
     send(n, DEPLOYER, portal, calldata("setToken(address)", a["Open"]))
-    send(n, USER, portal, calldata("depositERC20Transaction(address,uint256,uint256,uint64,bool,bytes)",
-                                   USER, 50 * E18, 0, 100_000, False, b""))  # fmt: skip
+    send(
+        n,
+        USER,
+        portal,
+        calldata(
+            "depositERC20Transaction(address,uint256,uint256,uint64,bool,bytes)",
+            USER,
+            50 * E18,
+            0,
+            100_000,
+            False,
+            b"",
+        ),
+    )
     ex("Open", "Transfer", **{"from": USER, "to": portal, "value": 50 * E18})
     opaque = (
         "0x"
@@ -325,10 +427,23 @@ def emit_everything(rc: RealChain) -> None:
         calldata("initiateWithdrawal(address,uint256,bytes)", OTHER, 200_000, b"\x42"),
         3 * E18,
     )
-    whash = keccak(encode(["uint256", "address", "address", "uint256", "uint256", "bytes"],
-                                 [0, USER, OTHER, 3 * E18, 200_000, b"\x42"]))  # fmt: skip
-    ex("L2ToL1MessagePasser", "MessagePassed", nonce=0, sender=USER, target=OTHER, value=3 * E18,
-       gasLimit=200_000, data="0x42", withdrawalHash=whash)  # fmt: skip
+    whash = keccak(
+        encode(
+            ["uint256", "address", "address", "uint256", "uint256", "bytes"],
+            [0, USER, OTHER, 3 * E18, 200_000, b"\x42"],
+        )
+    )
+    ex(
+        "L2ToL1MessagePasser",
+        "MessagePassed",
+        nonce=0,
+        sender=USER,
+        target=OTHER,
+        value=3 * E18,
+        gasLimit=200_000,
+        data="0x42",
+        withdrawalHash=whash,
+    )
     send(n, USER, portal, calldata("proveWithdrawal(bytes32,address,address)", whash, USER, OTHER))
     ex("OptimismPortal", "WithdrawalProven", withdrawalHash=whash, **{"from": USER, "to": OTHER})
     send(
@@ -379,9 +494,16 @@ def native_traffic(rc: RealChain) -> None:
     # No deposit (0x7e) here: anvil 1.7's OP Stack mode names a deposit by one hash in its
     # blocks and another in its receipts and traces, so the receipts stream (rightly) refuses
     # it; tests/chain/test_op_stack.py parses deposits from an op-geth-shaped block instead.
-    rc.facts["reverted_tx"] = n.call("eth_sendTransaction", {
-        "from": USER, "to": a["LiquidityController"], "data": calldata("mint(address)", a["OpenLedgerGovernor"]),
-        "value": hex(E18), "gas": hex(200_000)})  # fmt: skip
+    rc.facts["reverted_tx"] = n.call(
+        "eth_sendTransaction",
+        {
+            "from": USER,
+            "to": a["LiquidityController"],
+            "data": calldata("mint(address)", a["OpenLedgerGovernor"]),
+            "value": hex(E18),
+            "gas": hex(200_000),
+        },
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the table of topic0 hashes)
 """Every event of the real OpenLedger contracts (../shared/REAL_CHAIN.md, schemas/abis/) decodes
 to the values its stand-in emitted on a real anvil, through the real ingest and decoder."""
 

@@ -22,21 +22,34 @@ def _dump(rc: RealChain) -> tuple[set[tuple], set[tuple]]:
     for n in range(rc.head + 1):
         b = rc.node.call("eth_getBlockByNumber", hex(n), True)
         for t in b["transactions"]:
-            txs.add((
-                n, t["hash"].lower(), t["from"].lower(), (t.get("to") or "").lower() or None,
-                int(t["value"], 16), int(t["gas"], 16), int(t["type"], 16),
-                int(t["mint"], 16) if t.get("mint") else None,
-                t.get("sourceHash"),
-            ))  # fmt: skip
+            txs.add(
+                (
+                    n,
+                    t["hash"].lower(),
+                    t["from"].lower(),
+                    (t.get("to") or "").lower() or None,
+                    int(t["value"], 16),
+                    int(t["gas"], 16),
+                    int(t["type"], 16),
+                    int(t["mint"], 16) if t.get("mint") else None,
+                    t.get("sourceHash"),
+                )
+            )
         for tr in rc.node.call("trace_block", hex(n)):
             a = tr["action"]
             v = int(a.get("value") or "0x0", 16)
             if tr["traceAddress"] and v:
                 txs_in = b["transactions"]
-                internal.add((
-                    n, txs_in[tr["transactionPosition"]]["hash"].lower(),
-                    ".".join(map(str, tr["traceAddress"])), a["from"].lower(), a["to"].lower(), v,
-                ))  # fmt: skip
+                internal.add(
+                    (
+                        n,
+                        txs_in[tr["transactionPosition"]]["hash"].lower(),
+                        ".".join(map(str, tr["traceAddress"])),
+                        a["from"].lower(),
+                        a["to"].lower(),
+                        v,
+                    )
+                )
     return txs, internal
 
 
@@ -55,14 +68,18 @@ def test_native_values_match_an_independent_dump(
     want_txs, want_internal = _dump(real_chain)
     con = connect(wh, read_only=True)
     try:
-        got_txs = set(con.execute(
-            "select block_number, tx_hash, tx_from, tx_to, value_wei, gas_limit, tx_type, "
-            "mint_wei, source_hash from raw.transactions"
-        ).fetchall())  # fmt: skip
-        got_internal = set(con.execute(
-            "select block_number, tx_hash, trace_address, from_address, to_address, value_wei "
-            "from raw.traces"
-        ).fetchall())  # fmt: skip
+        got_txs = set(
+            con.execute(
+                "select block_number, tx_hash, tx_from, tx_to, value_wei, gas_limit, tx_type, "
+                "mint_wei, source_hash from raw.transactions"
+            ).fetchall()
+        )
+        got_internal = set(
+            con.execute(
+                "select block_number, tx_hash, trace_address, from_address, to_address, value_wei "
+                "from raw.traces"
+            ).fetchall()
+        )
         reverted = con.execute(
             "select tx_hash, reverted, error is not null from raw.traces where reverted"
         ).fetchall()
@@ -74,8 +91,9 @@ def test_native_values_match_an_independent_dump(
         ).fetchall()[0][0]
     finally:
         con.close()
-    assert {(*t[:4], int(t[4]), *t[5:7], None if t[7] is None else int(t[7]), t[8])
-            for t in got_txs} == want_txs  # fmt: skip
+    assert {
+        (*t[:4], int(t[4]), *t[5:7], None if t[7] is None else int(t[7]), t[8]) for t in got_txs
+    } == want_txs
     assert {(*t[:5], int(t[5])) for t in got_internal} == want_internal
     assert dup == 0
     # every transaction, not only those that emitted logs (the plain transfers emit none)
@@ -104,9 +122,18 @@ def test_ethereum_mainnet_config_ingests_from_its_env_var(
     _register()
     res = CliRunner().invoke(
         app,
-        ["ingest", "--network", "ethereum-mainnet", "--from", "0", "--to", str(real_chain.head),
-         "--warehouse", str(wh)],
-    )  # fmt: skip
+        [
+            "ingest",
+            "--network",
+            "ethereum-mainnet",
+            "--from",
+            "0",
+            "--to",
+            str(real_chain.head),
+            "--warehouse",
+            str(wh),
+        ],
+    )
     assert res.exit_code == 0, res.output
     con = connect(wh, read_only=True)
     try:

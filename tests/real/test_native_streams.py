@@ -31,14 +31,42 @@ def _traffic(node: Node, blocks: int, salt: int) -> None:
         node.call("evm_setAutomine", False)
         node.batch(
             [
-                ("eth_sendTransaction", [{"from": USER, "to": w, "data": calldata("deposit()"),
-                                          "value": hex(E18 + b), "gas": hex(200_000)}]),
-                ("eth_sendTransaction", [{"from": USER, "to": w, "gas": hex(200_000),
-                                          "data": calldata("withdraw(uint256)", E18 // 2 + b)}]),
-                ("eth_sendTransaction", [{"from": DEPLOYER, "to": OTHER, "gas": hex(21_000),
-                                          "value": hex(salt * 1000 + b + 1)}]),
+                (
+                    "eth_sendTransaction",
+                    [
+                        {
+                            "from": USER,
+                            "to": w,
+                            "data": calldata("deposit()"),
+                            "value": hex(E18 + b),
+                            "gas": hex(200_000),
+                        }
+                    ],
+                ),
+                (
+                    "eth_sendTransaction",
+                    [
+                        {
+                            "from": USER,
+                            "to": w,
+                            "gas": hex(200_000),
+                            "data": calldata("withdraw(uint256)", E18 // 2 + b),
+                        }
+                    ],
+                ),
+                (
+                    "eth_sendTransaction",
+                    [
+                        {
+                            "from": DEPLOYER,
+                            "to": OTHER,
+                            "gas": hex(21_000),
+                            "value": hex(salt * 1000 + b + 1),
+                        }
+                    ],
+                ),
             ]
-        )  # fmt: skip
+        )
         node.call("evm_mine")
         node.call("evm_setAutomine", True)
 
@@ -148,9 +176,16 @@ def test_reorg_moves_native_rows(native_node: Node, tmp_path: Path) -> None:
 def _child(url: str, end: int, wh: str, conn: Connection) -> None:
     conn.send("go")
     ingest_range(
-        _net(), 0, end, wh, rpc_url=url, batch_logs=1, batch_s=0.0, max_blocks=1,
+        _net(),
+        0,
+        end,
+        wh,
+        rpc_url=url,
+        batch_logs=1,
+        batch_s=0.0,
+        max_blocks=1,
         progress=lambda p: conn.send(p.cursor),
-    )  # fmt: skip
+    )
     conn.send("done")
 
 
