@@ -109,14 +109,7 @@ def deploy(node: Node, names: list[str]) -> dict[str, str]:
             "eth_sendTransaction",
             {"from": DEPLOYER, "data": arts[by_abi[abi]]["bytecode"], "gas": hex(10_000_000)},
         )
-        receipt = None
-        for _ in range(100):
-            receipt = node.call("eth_getTransactionReceipt", h)
-            if receipt is not None:
-                break
-            time.sleep(0.05)
-        assert receipt is not None, f"deploying {abi} was never mined"
-        addr = receipt["contractAddress"].lower()
+        addr = mined(node, h)["contractAddress"].lower()
         if abi in REAL_AT:
             node.call("anvil_setCode", REAL_AT[abi], node.call("eth_getCode", addr, "latest"))
             addr = REAL_AT[abi]
@@ -124,12 +117,30 @@ def deploy(node: Node, names: list[str]) -> dict[str, str]:
     return out
 
 
+def mined(node: Node, h: str) -> dict[str, Any]:
+    """The receipt of ``h``, waiting for it: under load anvil can answer eth_sendTransaction
+    a moment before the receipt is served."""
+    for _ in range(200):
+        receipt = node.call("eth_getTransactionReceipt", h)
+        if receipt is not None:
+            return dict(receipt)
+        time.sleep(0.05)
+    raise AssertionError(f"transaction {h} was never mined")
+
+
 def send(node: Node, frm: str, to: str, data: str = "0x", value: int = 0) -> str:
+    """Send one transaction (automine: a block of its own) and wait until it is mined."""
     h: str = node.call(
         "eth_sendTransaction",
         {"from": frm, "to": to, "data": data, "value": hex(value), "gas": hex(3_000_000)},
     )
+    if node.call("eth_getTransactionByHash", h) is not None and _automine(node):
+        mined(node, h)
     return h
+
+
+def _automine(node: Node) -> bool:
+    return bool(node.call("anvil_getAutomine"))
 
 
 def emit_everything(rc: RealChain) -> None:
@@ -285,9 +296,7 @@ def emit_everything(rc: RealChain) -> None:
         ),
     )
     ts = int(
-        n.call(
-            "eth_getBlockByNumber", n.call("eth_getTransactionReceipt", h)["blockNumber"], False
-        )["timestamp"],
+        n.call("eth_getBlockByNumber", mined(n, h)["blockNumber"], False)["timestamp"],
         16,
     )
     pid = (

@@ -185,3 +185,17 @@ def test_oft_dust_and_dead_redirect(real_chain: RealChain, events_warehouse: Pat
     assert raw % 10**12 != 0
     assert sent == [(raw - raw % 10**12, raw - raw % 10**12)]
     assert (DEAD,) in minted_to
+
+
+def test_readme_real_chain_query(real_chain: RealChain, events_warehouse: Path) -> None:
+    """The supply query of README "Indexing the real chains" runs and gives the stand-ins' values."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Indexing the real chains") :]
+    sql = section[section.index("```sql") + 6 : section.index("```", section.index("```sql") + 6)]
+    con = connect(events_warehouse, read_only=True)
+    try:
+        (minted, burned, lock) = con.execute(sql).fetchall()[0]
+    finally:
+        con.close()
+    assert (minted, burned) == (10**9, 777)
+    assert lock == (real_chain.facts["oft_sent"] - 5 * 10**18) / 10**18
