@@ -117,7 +117,7 @@ def native_node() -> Iterator[Node]:
         node = Node(url)
         node.call("anvil_setBalance", USER, hex(10**6 * E18))
         deploy(node, ["WOPEN"])
-        _traffic(node, 30, 1)
+        _traffic(node, 20, 1)
         yield node
     finally:
         stop_anvil(proc)
@@ -198,7 +198,7 @@ def test_kill_9_never_duplicates_native_rows(native_node: Node, tmp_path: Path) 
     rng = random.Random(11)
     kills = partial = 0
     started = time.monotonic()
-    while kills < 8:
+    while kills < 6:
         assert time.monotonic() - started < 90, "kill test too slow"
         parent, child = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_child, args=(node.url, head, str(wh), child))
