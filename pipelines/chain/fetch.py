@@ -186,6 +186,9 @@ _LOWER = {"block_hash", "tx_hash", "tx_from", "tx_to", "source_hash"}
 TX_SCHEMA = pa.schema([(c, pa.string()) for _, c in TX_FIELDS] + [("input_selector", pa.string())])
 # Blocks per JSON-RPC batch when a network's native option fetches every block.
 BLOCKS_PER_BATCH = 50
+# Transactions traced per JSON-RPC batch (a node traces at about 1-4k transactions/s, and one
+# HTTP attempt has RetryPolicy.timeout_s): blocks are grouped up to this many, at least one.
+TRACE_TXS_PER_BATCH = 200
 # A chunk of a native network never spans more blocks than this (each is fetched in full).
 NATIVE_BLOCKS_PER_CHUNK = 400
 # raw.traces minus chain_id/journal_id: one row per internal call frame that moves value
@@ -727,11 +730,20 @@ class ChainReader:
             for b in blocks
         ]
         rows: list[tuple[Any, ...]] = []
-        for i in range(0, len(calls), BLOCKS_PER_BATCH):
-            part = blocks[i : i + BLOCKS_PER_BATCH]
-            res = self.rpc.batch(calls[i : i + BLOCKS_PER_BATCH], what=f"{method} of blocks")
-            for b, traced in zip(part, res, strict=True):
+        i = 0
+        while i < len(blocks):
+            # tracing costs the node per transaction: a batch holds about TRACE_TXS_PER_BATCH
+            j, n_txs = i, 0
+            while j < len(blocks) and (
+                j == i or n_txs + len(blocks[j]["transactions"]) <= TRACE_TXS_PER_BATCH
+            ):
+                n_txs += len(blocks[j]["transactions"])
+                j += 1
+            lo, hi = int(blocks[i]["number"], 16), int(blocks[j - 1]["number"], 16)
+            res = self.rpc.batch(calls[i:j], what=f"{method} of blocks {lo}..{hi}")
+            for b, traced in zip(blocks[i:j], res, strict=True):
                 rows.extend(_frames(method, b, traced or []))
+            i = j
         cols: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in TRACE_SCHEMA]
         return pa.table(
             {f.name: pa.array(list(c), f.type) for f, c in zip(TRACE_SCHEMA, cols, strict=True)},
