@@ -191,7 +191,9 @@ def test_readme_real_chain_query(real_chain: RealChain, events_warehouse: Path) 
     """The supply query of README "Indexing the real chains" runs and gives the stand-ins' values."""
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme[readme.index("## Indexing the real chains") :]
-    sql = section[section.index("```sql") + 6 : section.index("```", section.index("```sql") + 6)]
+    fence = "```sql real-chains\n"
+    start = section.index(fence) + len(fence)
+    sql = section[start : section.index("```", start)]
     con = connect(events_warehouse, read_only=True)
     try:
         (minted, burned, lock) = con.execute(sql).fetchall()[0]
