@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("pipelines.query_cli", "Check the warehouse's integrity without the node."),
     "dev": ("pipelines.query_cli", "Start the Dagster UI and daemon on 127.0.0.1."),
     "backfill": ("pipelines.query_cli", "Ingest the block ranges covering a range of days."),
+    "labels": ("pipelines.labels", "Your own address labels, merged over the shipped ones."),
 }
 ORDER = list(COMMANDS)
 

@@ -78,6 +78,20 @@ class Finality:
     depth: int = 0
 
 
+TRACE_METHODS = ("none", "trace_block", "debug")
+
+
+@dataclass(frozen=True)
+class NativeConfig:
+    """The ``native`` option of a network: whether the logs stream also stores every
+    transaction of every block (value, sender, gas, deposit mints) and, by ``traces``, the
+    internal native transfers (``trace_block``, ``debug`` = debug_traceBlockByNumber with
+    callTracer, or ``none`` when the provider serves neither)."""
+
+    transactions: bool = False
+    traces: str = "none"
+
+
 @dataclass(frozen=True)
 class ContractConfig:
     name: str
@@ -99,6 +113,7 @@ class NetworkConfig:
     max_results: int
     description: str = ""
     contracts: tuple[ContractConfig, ...] = field(default=())
+    native: NativeConfig = field(default=NativeConfig())
 
     @property
     def is_devnet(self) -> bool:
@@ -220,8 +235,27 @@ def load_networks() -> dict[str, NetworkConfig]:
             max_results=max_results,
             description=str(spec.get("description", "")),
             contracts=load_contracts(name),
+            native=_native(spec.get("native"), where),
         )
     return out
+
+
+def _native(spec: Any, where: str) -> NativeConfig:
+    if spec is None:
+        return NativeConfig()
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}.native: expected a mapping (transactions, traces)")
+    transactions = spec.get("transactions", False)
+    if not isinstance(transactions, bool):
+        raise ConfigError(f"{where}.native: transactions must be true or false")
+    traces = spec.get("traces", "none")
+    if traces not in TRACE_METHODS:
+        raise ConfigError(
+            f"{where}.native: traces must be one of {', '.join(TRACE_METHODS)}, got {traces!r}"
+        )
+    if traces != "none" and not transactions:
+        raise ConfigError(f"{where}.native: traces need transactions: true")
+    return NativeConfig(transactions, traces)
 
 
 def get_network(name: str) -> NetworkConfig:

@@ -142,6 +142,9 @@ def _concat(chunks: list[Chunk]) -> Batch:
         headers=pa.concat_tables([c.headers for c in chunks]),
         txs=pa.concat_tables([c.txs for c in chunks]),
         decoded=[c.decoded for c in chunks if c.decoded is not None],
+        traces=pa.concat_tables([c.traces for c in chunks if c.traces is not None])
+        if any(c.traces is not None for c in chunks)
+        else None,
     )
 
 

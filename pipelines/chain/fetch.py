@@ -276,6 +276,12 @@ RECEIPT_FIELDS = (
     "l1BaseFeeScalar",
     "l1BlobBaseFee",
     "l1BlobBaseFeeScalar",
+    # Isthmus (operator fee), Jovian (DA footprint), deposits (Regolith, Canyon)
+    "operatorFeeScalar",
+    "operatorFeeConstant",
+    "daFootprintGasScalar",
+    "depositNonce",
+    "depositReceiptVersion",
 )
 # Receipts repeat their logs; the reader skips them (only these fields become columns).
 RECEIPTS_SQL = (
@@ -327,9 +333,176 @@ TX_FIELDS = (
     ("gasPrice", "gas_price"),
     ("maxFeePerGas", "max_fee_per_gas"),
     ("maxPriorityFeePerGas", "max_priority_fee_per_gas"),
+    # OP Stack deposit transactions (type 0x7e): mint is new native supply, sourceHash links
+    # the deposit to its L1 TransactionDeposited log; absent on every other type
+    ("sourceHash", "source_hash"),
+    ("mint", "mint_wei"),
+    ("isSystemTx", "is_system_tx"),
 )
-_LOWER = {"block_hash", "tx_hash", "tx_from", "tx_to"}
+_LOWER = {"block_hash", "tx_hash", "tx_from", "tx_to", "source_hash"}
 TX_SCHEMA = pa.schema([(c, pa.string()) for _, c in TX_FIELDS] + [("input_selector", pa.string())])
+# Blocks per JSON-RPC batch when a network's native option fetches every block.
+BLOCKS_PER_BATCH = 50
+# Transactions traced per JSON-RPC batch (a node traces at about 1-4k transactions/s, and one
+# HTTP attempt has RetryPolicy.timeout_s): blocks are grouped up to this many, at least one.
+TRACE_TXS_PER_BATCH = 200
+# A chunk of a native network never spans more blocks than this (each is fetched in full).
+NATIVE_BLOCKS_PER_CHUNK = 400
+# raw.traces minus chain_id/journal_id: one row per internal call frame that moves value
+TRACE_SCHEMA = pa.schema(
+    [
+        ("block_number", pa.uint64()),
+        ("block_hash", pa.string()),
+        ("tx_hash", pa.string()),
+        ("tx_index", pa.uint32()),
+        ("trace_address", pa.string()),  # child indexes from the top frame, "0.2.1"
+        ("depth", pa.uint16()),
+        ("trace_type", pa.string()),  # call | create | selfdestruct
+        ("call_type", pa.string()),  # call | callcode | delegatecall | staticcall | create…
+        ("from_address", pa.string()),
+        ("to_address", pa.string()),
+        ("value_wei", pa.string()),  # hex as served; cast in DuckDB
+        ("error", pa.string()),
+        ("reverted", pa.bool_()),  # this frame or one above it failed: nothing moved
+    ]
+)
+
+
+def _frames(method: str, block: dict[str, Any], traced: list[Any]) -> list[tuple[Any, ...]]:
+    """TRACE_SCHEMA rows of one block's traces (trace_block or callTracer results)."""
+    number, bhash = int(block["number"], 16), block["hash"].lower()
+    txs = block["transactions"]
+    out: list[tuple[Any, ...]] = []
+    if method == "trace_block":
+        failed: set[tuple[int, tuple[int, ...]]] = set()
+        positions = set()
+        for t in traced:
+            if t.get("blockHash") and t["blockHash"].lower() != bhash:
+                raise ChainMoved(f"traces of block {number} belong to another block")
+            pos = t.get("transactionPosition")
+            if pos is None:  # a block reward (pre-merge chains): not a transfer of a tx
+                continue
+            positions.add(pos)
+            addr = tuple(t.get("traceAddress") or ())
+            if t.get("error"):
+                failed.add((pos, addr))
+            if not addr:
+                continue
+            a, kind = t.get("action") or {}, t.get("type", "call")
+            if kind == "suicide":
+                frm, to, value, ctype = (
+                    a.get("address"),
+                    a.get("refundAddress"),
+                    a.get("balance"),
+                    "selfdestruct",
+                )
+                kind = "selfdestruct"
+            elif kind == "create":
+                frm, to, value, ctype = (
+                    a.get("from"),
+                    (t.get("result") or {}).get("address"),
+                    a.get("value"),
+                    "create",
+                )
+            else:
+                frm, to, value, ctype = (
+                    a.get("from"),
+                    a.get("to"),
+                    a.get("value"),
+                    a.get("callType", "call"),
+                )
+            if not value or int(value, 16) == 0:
+                continue
+            reverted = any((pos, addr[:k]) in failed for k in range(len(addr) + 1))
+            out.append(
+                _row(
+                    number,
+                    bhash,
+                    txs,
+                    pos,
+                    addr,
+                    kind,
+                    ctype,
+                    frm,
+                    to,
+                    value,
+                    t.get("error"),
+                    reverted,
+                )
+            )
+        if positions != set(range(len(txs))):
+            raise ChainMoved(f"traces of block {number} do not cover its transactions")
+        return out
+    if len(traced) != len(txs):
+        raise ChainMoved(f"traces of block {number} do not cover its transactions")
+    for pos, t in enumerate(traced):
+        top = t.get("result") or {}
+        stack: list[tuple[Any, tuple[int, ...], bool]] = [
+            (c, (i,), bool(top.get("error"))) for i, c in enumerate(top.get("calls") or [])
+        ]
+        while stack:
+            f, addr, parent_failed = stack.pop()
+            failed_here = parent_failed or bool(f.get("error"))
+            value = f.get("value")
+            ctype = (f.get("type") or "CALL").lower()
+            kind = (
+                "selfdestruct"
+                if ctype == "selfdestruct"
+                else ("create" if ctype.startswith("create") else "call")
+            )
+            if value and int(value, 16):
+                out.append(
+                    _row(
+                        number,
+                        bhash,
+                        txs,
+                        pos,
+                        addr,
+                        kind,
+                        ctype,
+                        f.get("from"),
+                        f.get("to"),
+                        value,
+                        f.get("error"),
+                        failed_here,
+                    )
+                )
+            stack.extend((c, (*addr, i), failed_here) for i, c in enumerate(f.get("calls") or []))
+    return out
+
+
+def _row(
+    number: int,
+    bhash: str,
+    txs: list[Any],
+    pos: int,
+    addr: tuple[int, ...],
+    kind: str,
+    ctype: str,
+    frm: str | None,
+    to: str | None,
+    value: str,
+    error: str | None,
+    reverted: bool,
+) -> tuple[Any, ...]:
+    tx = txs[pos] if pos < len(txs) else None
+    if not isinstance(tx, dict):
+        raise ChainMoved(f"block {number} has no transaction {pos} its traces name")
+    return (
+        number,
+        bhash,
+        tx["hash"].lower(),
+        pos,
+        ".".join(map(str, addr)),
+        len(addr),
+        kind,
+        ctype,
+        None if frm is None else frm.lower(),
+        None if to is None else to.lower(),
+        value.lower(),
+        error,
+        reverted,
+    )
 
 
 def scratch_duckdb() -> duckdb.DuckDBPyConnection:
@@ -484,7 +657,7 @@ def txs_to_arrow(txs: list[dict[str, Any]]) -> pa.Table:
         c: pa.array(
             [None if (v := t.get(k)) is None else v.lower() for t in txs]
             if c in _LOWER
-            else [t.get(k) for t in txs],
+            else [None if (v := t.get(k)) is None else str(v).lower() for t in txs],
             pa.string(),
         )
         for k, c in TX_FIELDS
@@ -510,6 +683,7 @@ class Chunk:
     blocks_with_logs: int = 0
     fetch_s: float = 0.0
     decoded: Any = None  # what ``prepare`` decoded (pipelines.store.events.DecodedChunk)
+    traces: pa.Table | None = None  # TRACE_SCHEMA, when the network's native.traces is set
 
 
 class BlockVanished(ChainMoved):
@@ -751,20 +925,17 @@ class ChainReader:
             ):
                 if by_block.setdefault(n, h) != h:
                     raise ChainMoved(f"block {n} changed hash while fetching {start}..{end}")
-        numbers = sorted(set(by_block) | {start, end})
-        res = self.rpc.batch(
-            [("eth_getBlockByNumber", [hex(n), n in by_block]) for n in numbers],
-            what=f"headers+transactions blocks {start}..{end}",
-            check=lambda r: check_headers(numbers, r),
-        )
+        native = self.network.native.transactions
+        numbers = list(range(start, end + 1)) if native else sorted(set(by_block) | {start, end})
+        res = self._blocks(numbers, lambda n: native or n in by_block, start, end)
         headers: list[dict[str, Any]] = []
         txs: list[dict[str, Any]] = []
         for n, h in zip(numbers, res, strict=True):
             if h is None:
                 raise ChainMoved(f"block {n} vanished while fetching {start}..{end}")
-            if n in by_block:
-                if h["hash"].lower() != by_block[n]:
-                    raise ChainMoved(f"block {n} changed hash while fetching {start}..{end}")
+            if n in by_block and h["hash"].lower() != by_block[n]:
+                raise ChainMoved(f"block {n} changed hash while fetching {start}..{end}")
+            if native or n in by_block:
                 txs.extend(h["transactions"])
             headers.append(h)
         if end_before is not None and headers[-1]["hash"] != end_before["hash"]:
@@ -772,11 +943,16 @@ class ChainReader:
         tx_table = txs_to_arrow(txs)
         if logs.num_rows:
             emitting = pa.compute.unique(logs.column("tx_hash"))
-            tx_table = tx_table.filter(pa.compute.is_in(tx_table.column("tx_hash"), emitting))
-            if tx_table.num_rows != len(emitting):
-                raise ChainMoved(f"transactions do not match the logs in {start}..{end}")
-        else:
+            if native:
+                if not pa.compute.all(pa.compute.is_in(emitting, tx_table.column("tx_hash"))):
+                    raise ChainMoved(f"transactions do not match the logs in {start}..{end}")
+            else:
+                tx_table = tx_table.filter(pa.compute.is_in(tx_table.column("tx_hash"), emitting))
+                if tx_table.num_rows != len(emitting):
+                    raise ChainMoved(f"transactions do not match the logs in {start}..{end}")
+        elif not native:
             tx_table = tx_table.slice(0, 0)
+        traces = self.block_traces(headers) if self.network.native.traces != "none" else None
         return Chunk(
             start=start,
             end=end,
@@ -788,6 +964,60 @@ class ChainReader:
             end_hash=headers[-1]["hash"].lower(),
             blocks_with_logs=len(by_block),
             fetch_s=time.monotonic() - t0,
+            traces=traces,
+        )
+
+    def _blocks(
+        self, numbers: list[int], full: Callable[[int], bool], start: int, end: int
+    ) -> list[Any]:
+        """eth_getBlockByNumber for each number (full transactions where ``full``), in
+        batches of BLOCKS_PER_BATCH (a native range is every block of the chunk)."""
+        out: list[Any] = []
+        for i in range(0, len(numbers), BLOCKS_PER_BATCH):
+            part = numbers[i : i + BLOCKS_PER_BATCH]
+            out.extend(
+                self.rpc.batch(
+                    [("eth_getBlockByNumber", [hex(n), full(n)]) for n in part],
+                    what=f"headers+transactions blocks {start}..{end}",
+                    check=lambda r, part=part: check_headers(part, r),
+                )
+            )
+        return out
+
+    def block_traces(self, blocks: list[dict[str, Any]]) -> pa.Table:
+        """The internal native transfers (call frames below the top level that move value)
+        of these blocks (full eth_getBlockByNumber results), by the network's trace method.
+
+        A frame's transaction is taken by its position in the block, not by the hash the
+        tracer reports (anvil's tracers report another hash for deposit transactions than
+        its blocks do); a block whose traces do not cover its transactions, or whose trace
+        names another block hash, raises ChainMoved."""
+        method = self.network.native.traces
+        calls: list[tuple[str, list[Any]]] = [
+            ("trace_block", [hex(int(b["number"], 16))])
+            if method == "trace_block"
+            else ("debug_traceBlockByNumber", [hex(int(b["number"], 16)), {"tracer": "callTracer"}])
+            for b in blocks
+        ]
+        rows: list[tuple[Any, ...]] = []
+        i = 0
+        while i < len(blocks):
+            # tracing costs the node per transaction: a batch holds about TRACE_TXS_PER_BATCH
+            j, n_txs = i, 0
+            while j < len(blocks) and (
+                j == i or n_txs + len(blocks[j]["transactions"]) <= TRACE_TXS_PER_BATCH
+            ):
+                n_txs += len(blocks[j]["transactions"])
+                j += 1
+            lo, hi = int(blocks[i]["number"], 16), int(blocks[j - 1]["number"], 16)
+            res = self.rpc.batch(calls[i:j], what=f"{method} of blocks {lo}..{hi}")
+            for b, traced in zip(blocks[i:j], res, strict=True):
+                rows.extend(_frames(method, b, traced or []))
+            i = j
+        cols: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in TRACE_SCHEMA]
+        return pa.table(
+            {f.name: pa.array(list(c), f.type) for f, c in zip(TRACE_SCHEMA, cols, strict=True)},
+            schema=TRACE_SCHEMA,
         )
 
     def iter_chunks(
@@ -809,7 +1039,10 @@ class ChainReader:
         def jobs() -> Iterator[Callable[[], Chunk]]:
             nxt = start
             while nxt <= end:
-                e = min(end, nxt + self.adaptive.current() * requests_per_chunk - 1)
+                span = self.adaptive.current() * requests_per_chunk
+                if self.network.native.transactions:  # every block is fetched in full
+                    span = min(span, NATIVE_BLOCKS_PER_CHUNK)
+                e = min(end, nxt + span - 1)
                 a, fin = nxt, e > finalized
 
                 def job(a: int = a, e: int = e, fin: bool = fin) -> Chunk:

@@ -47,6 +47,7 @@ row (``_decode_rows``). None of our ABIs (schemas/abis) use such types.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -644,7 +645,22 @@ def _scalar(t: str, v: Any) -> Any:
         return bool(v)
     if t == "string":
         return v
+    if t.startswith("("):  # a tuple: JSON text of its components (uints as strings)
+        return json.dumps([_scalar(c, x) for c, x in zip(_components(t), v, strict=True)])
     return str(v)
+
+
+def _components(t: str) -> list[str]:
+    """The component types of a tuple type ``(a,b,(c,d))``, split at depth 0."""
+    out, depth, cur = [], 0, ""
+    for ch in t[1:-1]:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return [*out, cur] if cur else out
 
 
 def _arrow_type(p: Param) -> pa.DataType:

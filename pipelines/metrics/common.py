@@ -224,6 +224,8 @@ def load_labels(networks: list[str] | None = None) -> Labels:
         if name not in nets:
             raise ConfigError(f"unknown network {name!r}; known: {', '.join(sorted(nets))}")
         chain_id = nets[name].chain_id
+        # the user's overlay first: Labels.register keeps the first label of an address
+        labels.rows.extend(__import__("pipelines.labels").labels.overlay_rows(name, chain_id))
         cpath = contracts_dir() / f"{name}.json"
         if cpath.exists():
             _labels_from_contracts(json.loads(cpath.read_text()), chain_id, labels)

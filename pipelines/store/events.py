@@ -200,6 +200,7 @@ class Batch:
     headers: pa.Table
     txs: pa.Table
     decoded: list[DecodedChunk]
+    traces: pa.Table | None = None  # fetch.TRACE_SCHEMA, for networks with native.traces
 
 
 _TX_COLUMNS = (
@@ -207,7 +208,17 @@ _TX_COLUMNS = (
     "tx_to, try_cast(tx_type as utinyint), try_cast(nonce as ubigint), "
     "try_cast(value_wei as uhugeint), try_cast(gas_limit as ubigint), "
     "try_cast(gas_price as uhugeint), try_cast(max_fee_per_gas as uhugeint), "
-    "try_cast(max_priority_fee_per_gas as uhugeint), input_selector"
+    "try_cast(max_priority_fee_per_gas as uhugeint), input_selector, source_hash, "
+    "try_cast(mint_wei as uhugeint), try_cast(is_system_tx as boolean)"
+)
+_TX_TARGET = (
+    "chain_id, block_number, block_hash, tx_hash, tx_index, tx_from, tx_to, tx_type, nonce, "
+    "value_wei, gas_limit, gas_price, max_fee_per_gas, max_priority_fee_per_gas, "
+    "input_selector, source_hash, mint_wei, is_system_tx, journal_id"
+)
+_TRACE_COLUMNS = (
+    "block_number, block_hash, tx_hash, tx_index, trace_address, depth, trace_type, call_type, "
+    "from_address, to_address, try_cast(value_wei as uhugeint), error, reverted"
 )
 
 
@@ -242,10 +253,20 @@ def append_batch(
             )
             _count(
                 con.execute(
-                    f"insert into raw.transactions select ?, {_TX_COLUMNS}, ? from _b_txs",
+                    f"insert into raw.transactions ({_TX_TARGET}) "
+                    f"select ?, {_TX_COLUMNS}, ? from _b_txs",
                     [chain_id, jid],
                 )
             )
+            if batch.traces is not None and batch.traces.num_rows:
+                con.register("_b_traces", batch.traces)
+                try:
+                    con.execute(
+                        f"insert into raw.traces select ?, {_TRACE_COLUMNS}, ? from _b_traces",
+                        [chain_id, jid],
+                    )
+                finally:
+                    con.unregister("_b_traces")
             n_logs = _count(
                 con.execute(
                     "insert into raw.logs select chain_id, block_number, block_hash, log_index, "
@@ -323,6 +344,20 @@ def receipts_todo(
     return rc, lc, [(int(n), h) for n, h in rows]
 
 
+# The operator fee a receipt implies (OP Stack specs, gas-price-oracle / Isthmus and Jovian
+# exec-engine): Isthmus gasUsed * operatorFeeScalar / 1e6 + operatorFeeConstant; from Jovian
+# (the receipts carry daFootprintGasScalar) gasUsed * operatorFeeScalar * 100 +
+# operatorFeeConstant. Deposits (type 0x7e) pay none; receipts without the fields give null.
+OPERATOR_FEE_SQL = (
+    "case when try_cast(r.type as utinyint) = 126 then null "
+    "when r.operatorFeeScalar is null and r.operatorFeeConstant is null then null "
+    "when r.daFootprintGasScalar is not null then "
+    "(cast(r.gasUsed as ubigint)::uhugeint * coalesce(try_cast(r.operatorFeeScalar as ubigint), 0)"
+    " * 100 + coalesce(try_cast(r.operatorFeeConstant as ubigint), 0)) "
+    "else (cast(r.gasUsed as ubigint)::uhugeint "
+    "* coalesce(try_cast(r.operatorFeeScalar as ubigint), 0) // 1000000 "
+    "+ coalesce(try_cast(r.operatorFeeConstant as ubigint), 0)) end"
+)
 _RECEIPT_COLUMNS = (
     "cast(r.blockNumber as ubigint), lower(r.blockHash), lower(r.transactionHash), "
     'cast(r.transactionIndex as uinteger), lower(r."from"), lower(r."to"), '
@@ -331,7 +366,18 @@ _RECEIPT_COLUMNS = (
     "try_cast(r.effectiveGasPrice as uhugeint), try_cast(r.l1Fee as uhugeint), "
     "try_cast(r.l1GasUsed as uhugeint), try_cast(r.l1GasPrice as uhugeint), r.l1FeeScalar, "
     "try_cast(r.l1BaseFeeScalar as ubigint), try_cast(r.l1BlobBaseFee as uhugeint), "
-    "try_cast(r.l1BlobBaseFeeScalar as ubigint)"
+    "try_cast(r.l1BlobBaseFeeScalar as ubigint), "
+    "try_cast(r.operatorFeeScalar as ubigint), try_cast(r.operatorFeeConstant as ubigint), "
+    "try_cast(r.daFootprintGasScalar as ubigint), try_cast(r.depositNonce as ubigint), "
+    f"try_cast(r.depositReceiptVersion as ubigint), {OPERATOR_FEE_SQL}"
+)
+_RECEIPT_TARGET = (
+    "chain_id, block_number, block_hash, tx_hash, tx_index, tx_from, tx_to, contract_created, "
+    "tx_type, status, gas_used, cumulative_gas_used, effective_gas_price, l1_fee, l1_gas_used, "
+    "l1_gas_price, l1_fee_scalar, l1_base_fee_scalar, l1_blob_base_fee, "
+    "l1_blob_base_fee_scalar, operator_fee_scalar, operator_fee_constant, "
+    "da_footprint_gas_scalar, deposit_nonce, deposit_receipt_version, operator_fee_wei, "
+    "journal_id"
 )
 
 
@@ -354,7 +400,8 @@ def append_receipts(
         try:
             n = _count(
                 con.execute(
-                    f"insert into raw.receipts select ?, {_RECEIPT_COLUMNS}, ? "
+                    f"insert into raw.receipts ({_RECEIPT_TARGET}) "
+                    f"select ?, {_RECEIPT_COLUMNS}, ? "
                     "from _b_receipts r semi join (select block_hash, tx_hash "
                     "from raw.transactions where chain_id = ? and block_number between ? and ?"
                     ") t on t.block_hash = lower(r.blockHash) "
@@ -452,9 +499,9 @@ def retract_above(
         cur = get_cursor(con, network)
         jid = _next_journal_id(con)
         counts = {}
-        for t in ("blocks", "logs", "transactions", "receipts"):
+        for t in ("blocks", "logs", "transactions", "receipts", "traces"):
             con.execute(
-                f"insert into raw.orphaned_{t} select *, ? from raw.{t} "
+                f"insert into raw.orphaned_{t} by name select *, ? as retracted_by from raw.{t} "
                 "where chain_id = ? and block_number > ?",
                 [jid, chain_id, above],
             )

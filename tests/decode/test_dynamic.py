@@ -154,9 +154,18 @@ def _assert_matches_eth_abi(
 
 def test_our_abis_decode_columnar_only() -> None:
     dec = Decoder(CONTRACTS)
+    row_by_row = set()
     for path in sorted(Path("schemas/abis").glob("*.json")):
         for ev in load_abi_events(f"abis/{path.name}"):
-            assert ev.columnar, ev.signature
+            if not ev.columnar:
+                row_by_row.add((path.stem, ev.name))
+    # Only two rare admin events of the real contracts (a tuple array, arrays of strings and
+    # bytes) take the eth_abi fallback; everything else decodes in SQL.
+    assert row_by_row == {
+        ("OPENOFTAdapter", "EnforcedOptionSet"),
+        ("OmnichainOpen", "EnforcedOptionSet"),
+        ("OpenLedgerGovernor", "ProposalCreated"),
+    }
     assert {ev.signature for ev in dec.events} >= {
         REWARDED.signature,
         REGISTERED.signature,
