@@ -12,6 +12,7 @@ of their own (:meth:`ChainReader.iter_receipts`).
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import re
@@ -979,7 +980,7 @@ class ChainReader:
                 self.rpc.batch(
                     [("eth_getBlockByNumber", [hex(n), full(n)]) for n in part],
                     what=f"headers+transactions blocks {start}..{end}",
-                    check=lambda r, part=part: check_headers(part, r),
+                    check=functools.partial(check_headers, part),
                 )
             )
         return out
