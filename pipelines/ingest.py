@@ -368,10 +368,11 @@ def _catch_up_receipts(
     rc, lc, blocks = receipts_todo(lease.con(), network, chain_id)
     if lc is None or (rc is not None and rc.block_number >= lc.block_number):
         return True
-    if not blocks:  # no transaction of ours in between: just move the cursor
-        append_receipts(lease.con(), network, chain_id, _NO_RECEIPTS, 0, lc, rc)
+    after = 0 if rc is None else rc.block_number + 1  # the first block the stream lacks
+    if not blocks:  # no transaction of ours in between: just move the cursor over them
+        append_receipts(lease.con(), network, chain_id, _NO_RECEIPTS, after, lc, rc)
         return True
-    cursor, lo = rc, blocks[0][0]
+    cursor, lo = rc, after
     group: list[pa.Table] = []
     n_group, t_group = 0, time.monotonic()
     try:
