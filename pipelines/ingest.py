@@ -24,7 +24,14 @@ from pipelines.chain.fetch import (
     thread_duckdb,
 )
 from pipelines.chain.rpc import RpcUnavailable
-from pipelines.config import ConfigError, NetworkConfig, get_network, redact_url, warehouse_path
+from pipelines.config import (
+    ConfigError,
+    NetworkConfig,
+    check_rpc_url,
+    get_network,
+    redact_url,
+    warehouse_path,
+)
 from pipelines.decode import Decoder
 from pipelines.store import (
     Batch,
@@ -87,6 +94,21 @@ class IngestSummary:
         return self.logs / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
+class BadRange(ValueError):
+    """A block range that cannot be ingested as asked (reversed, negative); says why."""
+
+
+def check_range(start: int | None, end: int | None) -> None:
+    for flag, n in (("--from", start), ("--to", end)):
+        if n is not None and n < 0:
+            raise BadRange(f"{flag} {n} is not a block number (blocks count from 0)")
+    if start is not None and end is not None and start > end:
+        raise BadRange(
+            f"--from {start} is above --to {end}: the range is reversed; "
+            f"did you mean --from {end} --to {start}?"
+        )
+
+
 def _resolve(network: str | NetworkConfig) -> NetworkConfig:
     net = get_network(network) if isinstance(network, str) else network
     if not net.contracts:
@@ -106,6 +128,8 @@ def open_reader(
 ) -> tuple[ChainReader, int]:
     """A reader for the network's node, after checking it answers with the configured chain id."""
     url = rpc_url or net.rpc_url()
+    if rpc_url is not None:
+        check_rpc_url(rpc_url, f"the RPC URL of network {net.name!r} ({net.rpc_url_env})")
     rpc = RpcClient(url, policy, max_connections=workers + 1)
     reader = ChainReader(net, rpc, [c.address for c in net.contracts], workers=workers)
     try:
@@ -113,8 +137,9 @@ def open_reader(
     except RpcUnavailable as exc:
         rpc.close()
         raise RpcUnavailable(
-            f"cannot reach the node of network {net.name!r} at {redact_url(url)}: {exc}. "
-            f"Start it (olw devnet up) or point {net.rpc_url_env} at a live JSON-RPC endpoint."
+            f"cannot reach the node of network {net.name!r} at {redact_url(url)} (waited "
+            f"{connect_deadline_s:.0f} s): {exc}. Start it (olw devnet up) or point "
+            f"{net.rpc_url_env} at a live JSON-RPC endpoint."
         ) from None
     except Exception:
         rpc.close()
@@ -188,6 +213,7 @@ def ingest_range(
     Idempotent: what is committed is never fetched again, and a run killed at any moment
     resumes from its cursors.
     """
+    check_range(start, end)
     net = _resolve(network)
     decoder = Decoder(net.contracts)
     reader, chain_id = open_reader(net, rpc_url, policy, workers)

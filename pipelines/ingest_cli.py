@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -20,7 +21,8 @@ console = Console(stderr=True)
 
 
 def _fail(exc: BaseException, code: int = 1) -> NoReturn:
-    console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+    # escaped: a message may hold brackets (a path, a URL pattern) that rich reads as markup
+    console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -42,12 +44,16 @@ def ingest(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Ingest a network's contract logs (+ blocks, receipts) into the event store, decoded."""
+    from pipelines.ingest import BadRange, check_range, ingest_range
     from pipelines.ingest import Progress as P
-    from pipelines.ingest import ingest_range
     from pipelines.ingest import rebuild_decoded as rebuild
 
     if follow and to_block is not None:
         _fail(ValueError("--to and --follow exclude each other"), 2)
+    try:
+        check_range(from_block, to_block)
+    except BadRange as exc:
+        _fail(exc, 2)
     path = warehouse or warehouse_path()
     if rebuild_decoded:
         try:
@@ -118,7 +124,7 @@ def ingest(
                 follow=follow,
                 stop=lambda: stopping["flag"],
             )
-    except ConfigError as exc:
+    except (ConfigError, BadRange) as exc:
         _fail(exc, 2)
     except (RpcUnavailable, RpcError, WarehouseError) as exc:
         _fail(exc, 1)

@@ -218,6 +218,9 @@ def backfill(
     except ValueError as exc:
         typer.secho(f"error: {exc}; use YYYY-MM-DD", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    if d0 > d1:
+        typer.secho(f"error: --from {d0} is after --to {d1}: the dates are reversed", err=True)
+        raise typer.Exit(2)
     rpc = RpcClient(net.rpc_url())
     try:
         first = min((c.first_block for c in net.contracts), default=0)

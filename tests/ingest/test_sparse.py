@@ -32,7 +32,9 @@ runner = CliRunner()
 _register()
 
 
-def _assert_equals_node(wh: Path, chain: SparseChain, start: int = 0, end: int | None = None) -> None:
+def _assert_equals_node(
+    wh: Path, chain: SparseChain, start: int = 0, end: int | None = None
+) -> None:
     truth = node_keys(node_logs(chain.url, chain.addresses, start, end))
     got = warehouse_keys(wh, 1612)
     assert len(got) == len(set(got)), "duplicate logs"
