@@ -39,8 +39,8 @@ end; for static events any other length); ``decode_error`` (offset into the head
 padding after bytes/string, invalid UTF-8); ``value_out_of_range`` (a value or array element
 that is not a valid value of its type or does not fit its column: a uint256[] element
 >= 2^128, int256 outside int128, an address with non-zero high bytes, a bool not 0/1, bytesN
-with non-zero padding). The detail names the event, the field and, for offsets and lengths, the numbers.
-Nothing is dropped: decoded + dead = staged for every event.
+with non-zero padding). The detail names the event, the field and, for offsets and lengths,
+the numbers. Nothing is dropped: decoded + dead = staged for every event.
 
 Fallback: events with ABI types SQL cannot express (tuples, nested arrays such as
 ``uint256[][]``, arrays of dynamic types such as ``string[]``) are decoded with eth_abi row by
