@@ -39,17 +39,22 @@ from pipelines.store import (
     Cursor,
     Lease,
     WarehouseError,
+    WarehouseLocked,
     append_batch,
     bind_network,
+    connect,
     get_cursor,
     retract_above,
 )
 from pipelines.store.events import (
+    LOGS_STREAM,
+    RECEIPTS_STREAM,
     append_receipts,
     checkpoint_appended,
     decode_chunk,
     prepare_scratch,
     receipts_todo,
+    record_health,
     stage_chunk,
     stored_tail,
 )
@@ -216,8 +221,14 @@ def ingest_range(
     check_range(start, end)
     net = _resolve(network)
     decoder = Decoder(net.contracts)
-    reader, chain_id = open_reader(net, rpc_url, policy, workers)
-    lease = Lease(warehouse or warehouse_path(), wait_s=lock_wait_s)
+    path = Path(warehouse or warehouse_path())
+    try:
+        reader, chain_id = open_reader(net, rpc_url, policy, workers)
+    except (RpcUnavailable, ChainMismatch) as exc:
+        _record_failure(path, net, LOGS_STREAM, exc)
+        raise
+    lease = Lease(path, wait_s=lock_wait_s)
+    stream = LOGS_STREAM  # the stream at work, for the health record of a failure
     t0 = time.monotonic()
     try:
         con = lease.con()
@@ -270,6 +281,7 @@ def ingest_range(
             return chunk
 
         receipts_done: Cursor | bool | None = False  # the logs cursor receipts caught up with
+        healthy: Cursor | bool | None = False  # the cursor both streams were last noted done at
         while True:
             if stop is not None and stop():
                 break
@@ -285,11 +297,17 @@ def ingest_range(
             target = head if end is None else min(end, head)
             if nxt > target:
                 if receipts and cursor != receipts_done:
+                    stream = RECEIPTS_STREAM
                     if not _catch_up_receipts(
                         lease, reader, net.name, chain_id, summary, stop, report
                     ):
                         continue  # a block we hold vanished: the check above finds the reorg
+                    stream = LOGS_STREAM
                     receipts_done = cursor
+                if cursor != healthy:  # both streams at their target: note it for olw status
+                    for done in (LOGS_STREAM, RECEIPTS_STREAM)[: 1 + receipts]:
+                        record_health(lease.con(), net.name, done)
+                    healthy = cursor
                 if not follow or (end is not None and nxt > end):
                     break
                 lease.release()
@@ -358,6 +376,10 @@ def ingest_range(
                 if cursor is not None:
                     cursor = on_reorg(cursor, str(exc))
                 continue
+    except Exception as exc:
+        lease.release()
+        _record_failure(path, net, stream, exc)
+        raise
     finally:
         lease.release()
         summary_rpc = dict(reader.rpc.stats)
@@ -371,6 +393,41 @@ def ingest_range(
 # uncompressed in memory until one, and a lease closed only every other commit let two batches
 # pile up (peak RSS 1.13-1.58 GiB over the 1M-log benchmark, against 1.15-1.29 GiB with it).
 CHECKPOINT_LOGS = 50_000
+
+
+def fix_for(net: NetworkConfig, exc: BaseException) -> str:
+    """What an operator runs (or changes) to get past a failed ingest run."""
+    again = f"olw ingest --network {net.name}"
+    if isinstance(exc, RpcUnavailable):
+        return f"check the node ({net.rpc_url_env}; olw devnet up for devnets), then {again}"
+    if isinstance(exc, ChainMismatch):
+        return f"point {net.rpc_url_env} at the node of chain {net.chain_id}, then {again}"
+    if isinstance(exc, WarehouseLocked):
+        return f"stop the other process holding the warehouse (or wait), then {again}"
+    if isinstance(exc, ConfigError):
+        return f"correct the configuration named above, then {again}"
+    return f"{again} (it resumes from the cursors; if it fails the same way, report it)"
+
+
+def _record_failure(path: Path, net: NetworkConfig, stream: str, exc: BaseException) -> None:
+    """Best effort: note the failure in raw.ingest_health of an existing warehouse (a lock
+    held by another writer, or any other trouble opening it, leaves it unrecorded)."""
+    if not path.exists() or isinstance(exc, WarehouseLocked):
+        return
+    try:
+        con = connect(path, read_only=False, wait_s=2.0)
+    except Exception:
+        return
+    try:
+        if con.execute(
+            "select 1 from information_schema.tables where table_schema = 'raw' "
+            "and table_name = 'ingest_health'"
+        ).fetchall():
+            record_health(con, net.name, stream, exc, fix_for(net, exc))
+    except Exception:
+        pass
+    finally:
+        con.close()
 
 
 def _ahead(batch_logs: int) -> int:
