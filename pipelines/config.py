@@ -71,6 +71,29 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{tail}"
 
 
+def check_rpc_url(url: str, where: str) -> None:
+    """ConfigError unless ``url`` is an http(s) URL with a host (and a numeric port, if any);
+    the message says what is wrong without repeating the URL (it may carry an API key)."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        problem = "its port is not a number"
+    else:
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            shown = f" (its scheme is {scheme!r})" if scheme.isalpha() and len(scheme) <= 10 else ""
+            problem = f"it does not start with http:// or https://{shown}"
+        elif not parts.hostname:
+            problem = "it has no host"
+        else:
+            return
+    raise ConfigError(
+        f"{where} is not a valid RPC URL: {problem}. Expected http(s)://host[:port][/path], "
+        "e.g. https://rpc.example.org/KEY (the value is not shown: it may hold a key)"
+    )
+
+
 @dataclass(frozen=True)
 class Finality:
     mode: str  # "tag" (use the node's finalized/safe tag) or "depth" (head minus depth)
@@ -126,6 +149,8 @@ class NetworkConfig:
                 f"network {self.name!r} has no RPC URL: set the environment variable "
                 f"{self.rpc_url_env} (e.g. export {self.rpc_url_env}=https://…)"
             )
+        where = self.rpc_url_env if os.environ.get(self.rpc_url_env) else "default_rpc_url"
+        check_rpc_url(url, f"{where} (network {self.name!r})")
         return url
 
     def contract(self, name: str) -> ContractConfig:

@@ -24,7 +24,14 @@ from pipelines.chain.fetch import (
     thread_duckdb,
 )
 from pipelines.chain.rpc import RpcUnavailable
-from pipelines.config import ConfigError, NetworkConfig, get_network, redact_url, warehouse_path
+from pipelines.config import (
+    ConfigError,
+    NetworkConfig,
+    check_rpc_url,
+    get_network,
+    redact_url,
+    warehouse_path,
+)
 from pipelines.decode import Decoder
 from pipelines.store import (
     Batch,
@@ -32,13 +39,17 @@ from pipelines.store import (
     Cursor,
     Lease,
     WarehouseError,
+    WarehouseLocked,
     append_batch,
     bind_network,
+    connect,
     get_cursor,
     retract_above,
 )
 from pipelines.store.events import (
     DEEP_REORG_DETAIL,
+    LOGS_STREAM,
+    RECEIPTS_STREAM,
     DeepReorg,
     append_receipts,
     checkpoint_appended,
@@ -46,6 +57,7 @@ from pipelines.store.events import (
     finalized_floor,
     prepare_scratch,
     receipts_todo,
+    record_health,
     record_refused_reorg,
     stage_chunk,
     stored_tail,
@@ -91,6 +103,21 @@ class IngestSummary:
         return self.logs / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
+class BadRange(ValueError):
+    """A block range that cannot be ingested as asked (reversed, negative); says why."""
+
+
+def check_range(start: int | None, end: int | None) -> None:
+    for flag, n in (("--from", start), ("--to", end)):
+        if n is not None and n < 0:
+            raise BadRange(f"{flag} {n} is not a block number (blocks count from 0)")
+    if start is not None and end is not None and start > end:
+        raise BadRange(
+            f"--from {start} is above --to {end}: the range is reversed; "
+            f"did you mean --from {end} --to {start}?"
+        )
+
+
 def _resolve(network: str | NetworkConfig) -> NetworkConfig:
     net = get_network(network) if isinstance(network, str) else network
     if not net.contracts:
@@ -110,6 +137,8 @@ def open_reader(
 ) -> tuple[ChainReader, int]:
     """A reader for the network's node, after checking it answers with the configured chain id."""
     url = rpc_url or net.rpc_url()
+    if rpc_url is not None:
+        check_rpc_url(rpc_url, f"the RPC URL of network {net.name!r} ({net.rpc_url_env})")
     rpc = RpcClient(url, policy, max_connections=workers + 1)
     reader = ChainReader(net, rpc, [c.address for c in net.contracts], workers=workers)
     try:
@@ -117,8 +146,9 @@ def open_reader(
     except RpcUnavailable as exc:
         rpc.close()
         raise RpcUnavailable(
-            f"cannot reach the node of network {net.name!r} at {redact_url(url)}: {exc}. "
-            f"Start it (olw devnet up) or point {net.rpc_url_env} at a live JSON-RPC endpoint."
+            f"cannot reach the node of network {net.name!r} at {redact_url(url)} (waited "
+            f"{connect_deadline_s:.0f} s): {exc}. Start it (olw devnet up) or point "
+            f"{net.rpc_url_env} at a live JSON-RPC endpoint."
         ) from None
     except Exception:
         rpc.close()
@@ -218,10 +248,17 @@ def ingest_range(
     nothing, unless ``allow_deep_reorg``; both are journalled. Data that never fits the
     stored tail raises :class:`InconsistentChain` after ``max_refits`` attempts.
     """
+    check_range(start, end)
     net = _resolve(network)
     decoder = Decoder(net.contracts)
-    reader, chain_id = open_reader(net, rpc_url, policy, workers)
-    lease = Lease(warehouse or warehouse_path(), wait_s=lock_wait_s)
+    path = Path(warehouse or warehouse_path())
+    try:
+        reader, chain_id = open_reader(net, rpc_url, policy, workers)
+    except (RpcUnavailable, ChainMismatch) as exc:
+        _record_failure(path, net, LOGS_STREAM, exc)
+        raise
+    lease = Lease(path, wait_s=lock_wait_s)
+    stream = LOGS_STREAM  # the stream at work, for the health record of a failure
     t0 = time.monotonic()
     try:
         con = lease.con()
@@ -316,6 +353,7 @@ def ingest_range(
             return chunk
 
         receipts_done: Cursor | bool | None = False  # the logs cursor receipts caught up with
+        healthy: Cursor | bool | None = False  # the cursor both streams were last noted done at
         while True:
             if stop is not None and stop():
                 break
@@ -336,12 +374,18 @@ def ingest_range(
             target = head if end is None else min(end, head)
             if nxt > target:
                 if receipts and cursor != receipts_done:
+                    stream = RECEIPTS_STREAM
                     if not _catch_up_receipts(
                         lease, reader, net.name, chain_id, summary, stop, report
                     ):
                         refit("receipts of a block held are unknown to the node")
                         continue  # a block we hold vanished: the check above finds the reorg
+                    stream = LOGS_STREAM
                     receipts_done = cursor
+                if cursor != healthy:  # both streams at their target: note it for olw status
+                    for done in (LOGS_STREAM, RECEIPTS_STREAM)[: 1 + receipts]:
+                        record_health(lease.con(), net.name, done)
+                    healthy = cursor
                 if not follow or (end is not None and nxt > end):
                     break
                 lease.release()
@@ -414,6 +458,10 @@ def ingest_range(
                     refit(str(exc))
                 cursor = moved
                 continue
+    except Exception as exc:
+        lease.release()
+        _record_failure(path, net, stream, exc)
+        raise
     finally:
         lease.release()
         summary_rpc = dict(reader.rpc.stats)
@@ -427,6 +475,41 @@ def ingest_range(
 # uncompressed in memory until one, and a lease closed only every other commit let two batches
 # pile up (peak RSS 1.13-1.58 GiB over the 1M-log benchmark, against 1.15-1.29 GiB with it).
 CHECKPOINT_LOGS = 50_000
+
+
+def fix_for(net: NetworkConfig, exc: BaseException) -> str:
+    """What an operator runs (or changes) to get past a failed ingest run."""
+    again = f"olw ingest --network {net.name}"
+    if isinstance(exc, RpcUnavailable):
+        return f"check the node ({net.rpc_url_env}; olw devnet up for devnets), then {again}"
+    if isinstance(exc, ChainMismatch):
+        return f"point {net.rpc_url_env} at the node of chain {net.chain_id}, then {again}"
+    if isinstance(exc, WarehouseLocked):
+        return f"stop the other process holding the warehouse (or wait), then {again}"
+    if isinstance(exc, ConfigError):
+        return f"correct the configuration named above, then {again}"
+    return f"{again} (it resumes from the cursors; if it fails the same way, report it)"
+
+
+def _record_failure(path: Path, net: NetworkConfig, stream: str, exc: BaseException) -> None:
+    """Best effort: note the failure in raw.ingest_health of an existing warehouse (a lock
+    held by another writer, or any other trouble opening it, leaves it unrecorded)."""
+    if not path.exists() or isinstance(exc, WarehouseLocked):
+        return
+    try:
+        con = connect(path, read_only=False, wait_s=2.0)
+    except Exception:
+        return
+    try:
+        if con.execute(
+            "select 1 from information_schema.tables where table_schema = 'raw' "
+            "and table_name = 'ingest_health'"
+        ).fetchall():
+            record_health(con, net.name, stream, exc, fix_for(net, exc))
+    except Exception:
+        pass
+    finally:
+        con.close()
 
 
 def _ahead(batch_logs: int) -> int:
@@ -450,11 +533,11 @@ def _catch_up_receipts(
     rc, lc, blocks = receipts_todo(lease.con(), network, chain_id)
     if lc is None or (rc is not None and rc.block_number >= lc.block_number):
         return True
-    if not blocks:  # no transaction of ours in between: just move the cursor
-        lo = 0 if rc is None else rc.block_number + 1  # (from 0, it counted every tx held)
-        append_receipts(lease.con(), network, chain_id, _NO_RECEIPTS, lo, lc, rc)
+    after = 0 if rc is None else rc.block_number + 1  # the first block the stream lacks
+    if not blocks:  # no transaction of ours in between: just move the cursor over them
+        append_receipts(lease.con(), network, chain_id, _NO_RECEIPTS, after, lc, rc)
         return True
-    cursor, lo = rc, blocks[0][0]
+    cursor, lo = rc, after
     group: list[pa.Table] = []
     n_group, t_group = 0, time.monotonic()
     try:

@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -21,7 +22,8 @@ console = Console(stderr=True)
 
 
 def _fail(exc: BaseException, code: int = 1) -> NoReturn:
-    console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+    # escaped: a message may hold brackets (a path, a URL pattern) that rich reads as markup
+    console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -49,12 +51,16 @@ def ingest(
     ),
 ) -> None:
     """Ingest a network's contract logs (+ blocks, receipts) into the event store, decoded."""
+    from pipelines.ingest import BadRange, check_range, ingest_range
     from pipelines.ingest import Progress as P
-    from pipelines.ingest import ingest_range
     from pipelines.ingest import rebuild_decoded as rebuild
 
     if follow and to_block is not None:
         _fail(ValueError("--to and --follow exclude each other"), 2)
+    try:
+        check_range(from_block, to_block)
+    except BadRange as exc:
+        _fail(exc, 2)
     path = warehouse or warehouse_path()
     if rebuild_decoded:
         try:
@@ -130,7 +136,7 @@ def ingest(
                 # a follower never dies because someone reads: it waits (reported every 10 s)
                 lock_wait_s=float("inf") if follow else 30.0,
             )
-    except ConfigError as exc:
+    except (ConfigError, BadRange) as exc:
         _fail(exc, 2)
     except (RpcUnavailable, RpcError, WarehouseError) as exc:
         _fail(exc, 1)
@@ -210,6 +216,16 @@ def status(
                 f"select chain_id, count(*) from {schema}.{x} group by 1"
             ).fetchall():
                 counts[(f"{schema}.{x}", int(cid))] = int(n)
+        health: dict[tuple[str, str], tuple[Any, ...]] = {}
+        if con.execute(
+            "select 1 from information_schema.tables where table_schema = 'raw' "
+            "and table_name = 'ingest_health'"
+        ).fetchall():
+            for n, stream, *rest in con.execute(
+                "select network, stream, ok_at, error_at, error_kind, error, fix "
+                "from raw.ingest_health"
+            ).fetchall():
+                health[(n, stream)] = tuple(rest)
         reorgs = {
             (r[0]): r[1:]
             for r in con.execute(
@@ -246,15 +262,19 @@ def status(
             "cursor", "none" if cur is None else f"{cur:,} (updated {updated:%Y-%m-%d %H:%M:%S})"
         )
         if rcur != cur:
+            behind = (cur if cur is not None else -1) - (rcur if rcur is not None else -1)
             t.add_row(
                 "receipts cursor",
-                f"{'none' if rcur is None else f'{rcur:,}'} (behind the logs: the next "
-                "`olw ingest` catches it up)",
+                f"{'none' if rcur is None else f'{rcur:,}'} ({behind:,} blocks behind the logs)",
             )
         t.add_row("node", node)
+        lag = None
         if head is not None:
+            lag = head - (cur if cur is not None else -1)
             t.add_row("head / finalized", f"{head:,} / {fin:,}")
-            t.add_row("lag", f"{head - (cur if cur is not None else -1):,} blocks")
+            t.add_row("lag", f"{lag:,} blocks")
+        for stream, state in _stream_states(name, cur, rcur, lag, health):
+            t.add_row(f"{stream} stream", state)
         if name in reorgs:
             at, n, fb, tb = reorgs[name]
             t.add_row(
@@ -273,6 +293,35 @@ def status(
             key = f"{schema}.{tn}"
             t.add_row(key, f"{counts.get((key, int(cid)), 0):,}")
         out.print(t)
+
+
+def _stream_states(
+    network: str,
+    cur: int | None,
+    rcur: int | None,
+    lag: int | None,
+    health: dict[tuple[str, str], tuple[Any, ...]],
+) -> list[tuple[str, str]]:
+    """Per stream: failing (since when, the last error, the fix), behind, or up to date."""
+    again = f"olw ingest --network {network}"
+    out = []
+    for stream in ("logs", "receipts"):
+        ok_at, error_at, kind, error, fix = health.get((network, stream), (None,) * 5)
+        if error_at is not None and (ok_at is None or error_at > ok_at):
+            out.append(
+                (
+                    stream,
+                    f"[red]FAILING[/red] since {error_at:%Y-%m-%d %H:%M:%S}: "
+                    f"{escape(f'{kind}: {error}')}\n  fix: {escape(fix or again)}",
+                )
+            )
+        elif stream == "logs" and lag:
+            out.append((stream, f"behind the head by {lag:,} blocks; run `{again}` (or --follow)"))
+        elif stream == "receipts" and rcur != cur:
+            out.append((stream, f"behind the logs; run `{again}` to catch it up"))
+        elif lag is not None or stream == "receipts":
+            out.append((stream, "up to date" if lag is not None else "caught up with the logs"))
+    return out
 
 
 def _heads(net: Any) -> tuple[int | None, int | None, str]:
@@ -294,7 +343,7 @@ def _heads(net: Any) -> tuple[int | None, int | None, str]:
         head = reader.head()
         return head, reader.finalized(head), f"{redact_url(url)} answers"
     except Exception as exc:
-        return None, None, f"{redact_url(url)} unreachable ({type(exc).__name__})"
+        return None, None, f"{redact_url(url)} unreachable after 3 s ({type(exc).__name__})"
     finally:
         rpc.close()
 

@@ -183,7 +183,7 @@ def run_query(
             except Exception as exc:
                 note(f"no snapshot ({exc}); the query keeps the live file, writers wait")
                 return None
-            c = duckdb.connect(str(snap), read_only=True)
+            c = connect(snap, read_only=True, wait_s=0)  # named as the warehouse is
             lock_down(c, path)
             return c
 
@@ -496,6 +496,9 @@ def backfill(
     except ValueError as exc:
         typer.secho(f"error: {exc}; use YYYY-MM-DD", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    if d0 > d1:
+        typer.secho(f"error: --from {d0} is after --to {d1}: the dates are reversed", err=True)
+        raise typer.Exit(2)
     url = net.rpc_url()
     rpc = RpcClient(url, RetryPolicy(deadline_s=rpc_wait_s))
     try:

@@ -119,6 +119,22 @@ class Param:
         return duck_type(self.abi_type)
 
 
+def is_wide_uint(abi_type: str) -> bool:
+    """An unsigned integer wider than UHUGEINT (uint136..uint256): its decoded column holds the
+    values below 2^128 and a BIGNUM companion the others (docs/CONTRACTS.md)."""
+    m = _TYPE.match(abi_type)
+    return bool(m and m.group(1) == "uint" and int(m.group(2) or 256) > 128)
+
+
+WIDE_SUFFIX = "_u256"
+
+
+def wide_columns(ev: EventSpec) -> list[tuple[str, str]]:
+    """The BIGNUM companions of an event's wide uint fields, after all its other columns (so a
+    warehouse made before them gains them by ``alter table ... add column``)."""
+    return [(p.column + WIDE_SUFFIX, "bignum") for p in ev.params if is_wide_uint(p.abi_type)]
+
+
 def is_value_type(abi_type: str) -> bool:
     return not (abi_type in ("string", "bytes") or abi_type.endswith("]") or "(" in abi_type)
 
@@ -156,7 +172,11 @@ class EventSpec:
         return all(p.indexed or sql_layout(p.abi_type) is not None for p in self.params)
 
     def columns(self) -> list[tuple[str, str]]:
-        return [*COMMON_COLUMNS, *((p.column, p.sql_type) for p in self.params)]
+        return [
+            *COMMON_COLUMNS,
+            *((p.column, p.sql_type) for p in self.params),
+            *wide_columns(self),
+        ]
 
     def ddl(self) -> str:
         cols = ",\n    ".join(f"{quote_ident(c)} {t}" for c, t in self.columns())

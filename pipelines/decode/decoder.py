@@ -21,7 +21,9 @@ zero digits compared and 32 cast; and planning a statement costs about as much a
 a few thousand words, so the SQL has one expression per field, not per array element.
 
 A log decodes exactly when ``eth_abi.decode(types, data)`` (strict, as web3.py calls it)
-accepts it and every value fits its column (uint256 -> UHUGEINT, ...); tests/decode checks this
+accepts it and every value fits its column (uint256 -> UHUGEINT, ...; a uint136..uint256 field
+>= 2^128 goes to its BIGNUM companion ``<column>_u256`` instead, docs/CONTRACTS.md: computed in
+SQL from four 64-bit limbs, only for those rows); tests/decode checks this
 against eth_abi on random and on mutated encodings. So, like eth_abi, a dynamic event may carry
 bytes after its last tail and point its offsets anywhere after the head (non-canonical but valid
 encodings), but no read may run past the end of the data, no offset may point into the head,
@@ -35,10 +37,10 @@ this order: ``wrong_topic_count``; ``decode_error`` (odd number of hex digits);
 ``wrong_data_length`` (data shorter than the head, a field's offset or length running past the
 end; for static events any other length); ``decode_error`` (offset into the head, non-zero
 padding after bytes/string, invalid UTF-8); ``value_out_of_range`` (a value or array element
-that is not a valid value of its type or does not fit its column: uint256 >= 2^128, int256
-outside int128, an address with non-zero high bytes, a bool not 0/1, bytesN with non-zero
-padding). The detail names the event, the field and, for offsets and lengths, the numbers.
-Nothing is dropped: decoded + dead = staged for every event.
+that is not a valid value of its type or does not fit its column: a uint256[] element
+>= 2^128, int256 outside int128, an address with non-zero high bytes, a bool not 0/1, bytesN
+with non-zero padding). The detail names the event, the field and, for offsets and lengths,
+the numbers. Nothing is dropped: decoded + dead = staged for every event.
 
 Fallback: events with ABI types SQL cannot express (tuples, nested arrays such as
 ``uint256[][]``, arrays of dynamic types such as ``string[]``) are decoded with eth_abi row by
@@ -64,8 +66,10 @@ from pipelines.decode.abi import (
     Param,
     duck_type,
     is_value_type,
+    is_wide_uint,
     load_abi_events,
     sql_layout,
+    wide_columns,
 )
 
 UINT128_MAX = (1 << 128) - 1
@@ -134,6 +138,48 @@ def _word(t: str, src: str, pos: str) -> str:
     return f"case when regexp_full_match({at(0, 64)}, '{pattern}') then {v} end"
 
 
+_LIMB = 10**18  # the decimal limb of _wide: a 64-bit word times a limb constant fits HUGEINT
+
+
+def _limb_constants() -> list[list[int]]:
+    """2^(64 i) for i = 0..3 as base-10^18 digits, least significant first."""
+    out = []
+    for i in range(4):
+        v, digits = 1 << (64 * i), []
+        while v:
+            v, d = divmod(v, _LIMB)
+            digits.append(d)
+        out.append(digits)
+    return out
+
+
+_LIMBS = _limb_constants()
+
+
+def _wide(src: str, pos: str, text: bool = False) -> str:
+    """SQL BIGNUM (``text``: its decimal VARCHAR) of the 64-hex-digit word at 1-based ``pos``
+    of ``src`` read as an unsigned 256-bit integer (NULL if a digit is not hex), for the words
+    whose UHUGEINT is NULL.
+
+    DuckDB has no 256-bit integer and no hex cast or product for BIGNUM, so the word is cut into
+    four 64-bit limbs, recombined as base-10^18 digits in HUGEINT arithmetic (each product of a
+    limb and a constant < 1.9e37, four of them < 7.4e37 < 2^127), and the decimal text cast."""
+    limbs = [
+        f"cast(try_cast('0x' || substr({src}, {pos} + {16 * (3 - i)}, 16) as ubigint) as hugeint)"
+        for i in range(4)
+    ]  # limbs[i] weighs 2^(64 i)
+    sums = []
+    for k in range(5):
+        terms = [f"{limbs[i]} * {c[k]}" for i, c in enumerate(_LIMBS) if k < len(c) and c[k]]
+        sums.append(" + ".join(terms) if terms else "0")
+    carried = [f"({sums[0]})"]  # carried[k]: digit k plus everything carried into it
+    for k in range(1, 5):
+        carried.append(f"({sums[k]} + {carried[k - 1]} // {_LIMB})")
+    digits = [f"lpad(cast({carried[k]} % {_LIMB} as varchar), 18, '0')" for k in range(4)]
+    decimal = " || ".join([f"cast({carried[4]} as varchar)", *reversed(digits)])
+    return f"ltrim({decimal}, '0')" if text else f"cast({decimal} as bignum)"
+
+
 def _sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
@@ -189,6 +235,13 @@ class Decoder:
         for ev in self.events:
             if ev.table in existing:
                 want = [(c, t.lower()) for c, t in ev.columns()]
+                wide = [(c, t.lower()) for c, t in wide_columns(ev)]
+                if wide and existing[ev.table] == want[: -len(wide)]:
+                    # made before uint256 companions existed: add them (NULL: every row then
+                    # fitted; the logs that did not are dead letters until --rebuild-decoded)
+                    for c, t in wide:
+                        con.execute(f'alter table decoded.{ev.table} add column "{c}" {t}')
+                    existing[ev.table] = want
                 if existing[ev.table] != want:
                     raise ConfigError(
                         f"decoded.{ev.table} in the warehouse does not match the ABI "
@@ -282,17 +335,21 @@ class Decoder:
         src: str = "_stage",
         collect: dict[str, pa.Table] | None = None,
     ) -> tuple[int, int]:
-        source, values, checks = _plan(ev, eid, src)
+        # collecting (ingestion's hot path, one statement per event type and chunk), a wide
+        # uint's companion leaves as its hex word, made a BIGNUM afterwards only in a chunk
+        # that has one: the conversion's SQL costs ~25 ms to plan per statement
+        source, values, checks = _plan(ev, eid, src, wide_hex=collect is not None)
         ok = " and ".join(f"({c.cond})" for c in checks)
         # "offset 0": else DuckDB pushes the filter below the projection and computes every
         # value twice, once to check it and once to insert it
         rows = f"from ({source} offset 0) where coalesce({ok}, false)"
         if collect is not None:
-            got = con.sql(f"select {_typed(ev, values)} {rows}").to_arrow_table()
-            _collect(collect, ev.table, got)
+            got = con.sql(f"select {_typed(ev, values, wide_text=True)} {rows}").to_arrow_table()
+            _collect(collect, ev.table, _hex_to_bignum(con, ev, got))
             decoded = got.num_rows
         else:
-            cols = ", ".join([_COMMON, *(f'"{p.column}"' for p in ev.params)])
+            names = [*(p.column for p in ev.params), *(c for c, _ in wide_columns(ev))]
+            cols = ", ".join([_COMMON, *(f'"{c}"' for c in names)])
             vals = ", ".join([_COMMON, *values])
             n = con.execute(f"insert into {ev.qualified} ({cols}) select {vals} {rows}").fetchall()
             decoded = int(n[0][0]) if n else 0
@@ -327,6 +384,8 @@ class Decoder:
         datas = rows.column("data").to_pylist()
         body_types = [p.abi_type for p in ev.body]
         out: dict[str, list[Any]] = {p.column: [] for p in ev.params}
+        wide = [p for p in ev.params if is_wide_uint(p.abi_type)]
+        big: dict[str, list[str | None]] = {p.column: [] for p in wide}  # the companions
         keep: list[int] = []
         dead: list[tuple[int, str, str]] = []
         for i, data in enumerate(datas):
@@ -349,7 +408,12 @@ class Decoder:
                     else:
                         vals.append(body[bi])
                         bi += 1
-                row = [_to_column(p, v) for p, v in zip(ev.params, vals, strict=True)]
+                over = {p.column: v for p, v in zip(ev.params, vals, strict=True)
+                        if p in wide and v > UINT128_MAX}  # fmt: skip
+                row = [
+                    None if p.column in over else _to_column(p, v)
+                    for p, v in zip(ev.params, vals, strict=True)
+                ]
             except _OutOfRange as exc:
                 dead.append((i, "value_out_of_range", f"{ev.signature}: {exc}"))
                 continue
@@ -360,6 +424,8 @@ class Decoder:
             keep.append(i)
             for p, v in zip(ev.params, row, strict=True):
                 out[p.column].append(v)
+            for p in wide:
+                big[p.column].append(str(over[p.column]) if p.column in over else None)
         decoded = 0
         if keep:
             cols: dict[str, pa.Array] = {}
@@ -369,10 +435,14 @@ class Decoder:
             for p in ev.params:
                 cols[p.column] = pa.array(out[p.column], _arrow_type(p))
                 casts.append(f'cast("{p.column}" as {p.sql_type})')
+            for (c, t), p in zip(wide_columns(ev), wide, strict=True):
+                cols[c] = pa.array(big[p.column], pa.string())
+                casts.append(f'cast("{c}" as {t})')
             con.register("_rows", pa.table(cols))
-            col_list = ", ".join(f'"{p.column}"' for p in ev.params)
+            names = [*(p.column for p in ev.params), *(c for c, _ in wide_columns(ev))]
+            col_list = ", ".join(f'"{c}"' for c in names)
             if collect is not None:
-                typed = _typed(ev, [f'"{p.column}"' for p in ev.params])
+                typed = _typed(ev, [f'"{c}"' for c in names])
                 _collect(collect, ev.table, con.sql(f"select {typed} from _rows").to_arrow_table())
             else:
                 con.execute(
@@ -402,8 +472,12 @@ class Decoder:
         return decoded, len(dead)
 
 
-def _plan(ev: EventSpec, eid: int, src: str = "_stage") -> tuple[str, list[str], list[_Check]]:
-    """(source query over table ``src``, one value SQL per param, checks) for a columnar event.
+def _plan(
+    ev: EventSpec, eid: int, src: str = "_stage", wide_hex: bool = False
+) -> tuple[str, list[str], list[_Check]]:
+    """(source query over table ``src``, one value SQL per param then one per wide uint
+    companion, checks) for a columnar event. A companion is the BIGNUM of a value >= 2^128, or
+    with ``wide_hex`` its 64-digit hex word (for :func:`_hex_to_bignum`).
 
     The source computes every value once, as ``_vj`` (NULL, or a list holding a NULL, when
     not valid), and per dynamic body field j: ``_oj`` its offset in bytes (NULL unless below
@@ -451,14 +525,42 @@ def _plan(ev: EventSpec, eid: int, src: str = "_stage") -> tuple[str, list[str],
             _Check(cond, "value_out_of_range", _sql_str(f"{sig}: {p.name}: {what}"))
         )
 
+    wide: list[str] = []  # the BIGNUM companion of each wide uint field, in param order
+
+    def value_word(j: int, p: Param, src: str, pos: str) -> None:
+        v = f"_v{j}"
+        l1.append(f"{_word(p.abi_type, src, pos)} as {v}")
+        if not is_wide_uint(p.abi_type):
+            out_of_range(p, f"{v} is not null", f"value out of range for {p.abi_type}")
+            return
+        # a value >= 2^128 (NULL in its UHUGEINT column) lands in the companion, computed for
+        # those rows only (in the same level: one more would cost every statement a projection);
+        # below 256 bits the digits above the type must still be zero
+        bits = _bits(p.abi_type)
+        fits = "" if bits == 256 else f" and {_zeros(src, pos, 64 - bits // 4)}"
+        word = f"substr({src}, {pos}, 64)"
+        # hex digits checked by casting both halves (a regex costs ~1 ms to plan per statement)
+        halves = " and ".join(
+            f"try_cast('0x' || substr({src}, {pos}{off}, 32) as uhugeint) is not null"
+            for off in ("", " + 32")
+        )
+        big = f"case when {halves} then {word} end"
+        l1.append(
+            f"case when not {_zeros(src, pos, 32)}{fits} "
+            f"then {big if wide_hex else _wide(src, pos)} end as _x{j}"
+        )
+        wide.append(f"_x{j}")
+        out_of_range(
+            p, f"({v} is not null or _x{j} is not null)", f"value out of range for {p.abi_type}"
+        )
+
     ti = 1
     wi = 0
     for j, p in enumerate(ev.params):
         v = f"_v{j}"
         if p.indexed:
             if is_value_type(p.abi_type):
-                l1.append(f"{_word(p.abi_type, f'topic{ti}', '3')} as {v}")
-                out_of_range(p, f"{v} is not null", f"value out of range for {p.abi_type}")
+                value_word(j, p, f"topic{ti}", "3")
             else:  # an indexed string/bytes/array is only its keccak hash
                 l1.append(f"'0x' || lower(substr(topic{ti}, 3, 64)) as {v}")
             ti += 1
@@ -467,8 +569,7 @@ def _plan(ev: EventSpec, eid: int, src: str = "_stage") -> tuple[str, list[str],
         pos = 3 + 64 * wi  # position of the field's first head word in data
         wi += lo.words
         if lo.kind == "word":
-            l1.append(f"{_word(p.abi_type, 'data', str(pos))} as {v}")
-            out_of_range(p, f"{v} is not null", f"value out of range for {p.abi_type}")
+            value_word(j, p, "data", str(pos))
             continue
         if lo.kind == "fixed":
             elems = ", ".join(_word(lo.elem, "data", str(pos + 64 * k)) for k in range(lo.words))
@@ -540,7 +641,7 @@ def _plan(ev: EventSpec, eid: int, src: str = "_stage") -> tuple[str, list[str],
             source = f"select *, {', '.join(level)} from ({source})"
     if arrays:
         source = _explode(source, arrays)
-    return source, [f"_v{j}" for j in range(len(ev.params))], checks
+    return source, [*(f"_v{j}" for j in range(len(ev.params))), *wide], checks
 
 
 def _explode(rows: str, arrays: list[tuple[int, str, str, str]]) -> str:
@@ -582,13 +683,41 @@ def _explode(rows: str, arrays: list[tuple[int, str, str, str]]) -> str:
     )
 
 
-def _typed(ev: EventSpec, values: list[str]) -> str:
-    """SQL select list: the common columns, then one value per param, each cast to its
-    decoded.* column's type and named as that column (what an insert would store)."""
+def _typed(ev: EventSpec, values: list[str], wide_text: bool = False) -> str:
+    """SQL select list: the common columns, then one value per param and wide companion, each
+    cast to its decoded.* column's type and named as that column (what an insert would store);
+    ``wide_text`` keeps the companions VARCHAR (their hex words, for :func:`_hex_to_bignum`)."""
     exprs = [c for c, _ in COMMON_COLUMNS] + values
-    return ", ".join(
-        f'cast({e} as {t}) as "{c}"' for e, (c, t) in zip(exprs, ev.columns(), strict=True)
-    )
+    cols = ev.columns()
+    if wide_text:
+        wide = {c for c, _ in wide_columns(ev)}
+        cols = [(c, "varchar" if c in wide else t) for c, t in cols]
+    return ", ".join(f'cast({e} as {t}) as "{c}"' for e, (c, t) in zip(exprs, cols, strict=True))
+
+
+# How DuckDB hands a BIGNUM to Arrow (with or without arrow_lossless_conversion)
+BIGNUM_ARROW = pa.opaque(pa.binary(), "bignum", "DuckDB")
+
+
+def _hex_to_bignum(con: duckdb.DuckDBPyConnection, ev: EventSpec, got: pa.Table) -> pa.Table:
+    """Collected rows with each wide companion's hex word (:func:`_plan` ``wide_hex``) turned
+    into its BIGNUM: by one statement over these rows if one is not NULL, else (nearly always)
+    by swapping in a column of NULLs."""
+    wide = [c for c, _ in wide_columns(ev)]
+    if not wide:
+        return got
+    if all(got.column(c).null_count == got.num_rows for c in wide):
+        nulls = pa.ExtensionArray.from_storage(BIGNUM_ARROW, pa.nulls(got.num_rows, pa.binary()))
+        for c in wide:
+            got = got.set_column(got.schema.get_field_index(c), c, nulls)
+        return got
+    quoted = [f'"{c}"' for c in wide]
+    repl = ", ".join(f"{_wide(q, '1')} as {q}" for q in quoted)
+    con.register("_wide_rows", got)
+    try:
+        return con.sql(f"select * replace ({repl}) from _wide_rows").to_arrow_table()
+    finally:
+        con.unregister("_wide_rows")
 
 
 def _collect(collect: dict[str, pa.Table], table: str, rows: pa.Table) -> None:

@@ -75,12 +75,17 @@ def connect(
     delay = 0.01
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            return _open(path, read_only)
+        except (
+            duckdb.IOException,
+            duckdb.ConnectionException,
+            duckdb.ResourceInUseException,
+        ) as exc:
             msg = str(exc)
             # In one process DuckDB refuses a read-only and a read-write handle on one file at
-            # once ("different configuration"): the same conflict as a lock held by another.
-            if "lock" not in msg.lower() and "different configuration" not in msg:
+            # once ("different configuration", or "file handle conflict" for an attached one):
+            # the same conflict as a lock held by another.
+            if "lock" not in msg.lower() and not any(m in msg for m in _IN_PROCESS):
                 raise WarehouseError(f"cannot open warehouse {path}: {msg}") from None
             now = time.monotonic()
             if now >= next_note:  # a long wait is reported, never silent
@@ -102,6 +107,28 @@ def connect(
             # wait out the whole wait_s (the last sleep is cut to the deadline), never less
             time.sleep(min(random.uniform(delay / 2, delay), max(0.0, deadline - now)))
             delay = min(delay * 2, 0.25)
+
+
+_IN_PROCESS = ("different configuration", "file handle conflict", "already attached")
+# DuckDB names a database file's catalog after its stem: a file called metrics.duckdb makes
+# "metrics.x" ambiguous (catalog or schema?). Such files are attached under this name instead.
+ATTACHED_AS = "olw_warehouse"
+_TAKEN = {"raw", "decoded", "metrics", "staging", "intermediate", "marts", "reference", "main"}
+_TAKEN |= {"memory", "system", "temp", "information_schema", "pg_catalog", ATTACHED_AS}
+
+
+def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if path.stem.lower() not in _TAKEN:
+        return duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect()
+    try:
+        mode = " (read_only)" if read_only else ""
+        con.execute(f"attach '{str(path).replace(chr(39), chr(39) * 2)}' as {ATTACHED_AS}{mode}")
+        con.execute(f"use {ATTACHED_AS}")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def snapshot(path: str | os.PathLike[str], wait_s: float = 30.0) -> Path:

@@ -635,3 +635,28 @@ class Lease:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def record_health(
+    con: duckdb.DuckDBPyConnection,
+    network: str,
+    stream: str,
+    error: BaseException | None = None,
+    fix: str | None = None,
+) -> None:
+    """Note in raw.ingest_health that ``stream`` reached its target now, or failed now with
+    ``error`` (and what fixes it); ``olw status`` shows a stream whose last failure is later
+    than its last success as failing."""
+    if error is None:
+        con.execute(
+            "insert into raw.ingest_health (network, stream, ok_at) values (?, ?, now()::timestamp)"
+            " on conflict do update set ok_at = excluded.ok_at",
+            [network, stream],
+        )
+        return
+    con.execute(
+        "insert into raw.ingest_health values (?, ?, null, now()::timestamp, ?, ?, ?) "
+        "on conflict do update set error_at = excluded.error_at, "
+        "error_kind = excluded.error_kind, error = excluded.error, fix = excluded.fix",
+        [network, stream, type(error).__name__, str(error)[:2000], fix],
+    )

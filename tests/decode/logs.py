@@ -15,7 +15,7 @@ from eth_abi import decode, encode
 from eth_utils import keccak
 
 from pipelines.decode import Decoder, EventSpec
-from pipelines.decode.abi import is_value_type
+from pipelines.decode.abi import is_value_type, is_wide_uint
 
 UINT128_MAX = (1 << 128) - 1
 INT128_MIN, INT128_MAX = -(1 << 127), (1 << 127) - 1
@@ -168,7 +168,8 @@ def expected(ev: EventSpec, log: dict[str, Any]) -> list[Any] | None:
         return None
     try:
         body = list(decode([p.abi_type for p in ev.body], bytes.fromhex(log["data"][2:])))
-        out = []
+        out: list[Any] = []
+        wide: list[Any] = []  # the companions (decimal text) of wide uint fields, in order
         ti = 1
         for p in ev.params:
             if p.indexed:
@@ -180,9 +181,15 @@ def expected(ev: EventSpec, log: dict[str, Any]) -> list[Any] | None:
                 v = decode([p.abi_type], bytes.fromhex(word[2:]))[0]
             else:
                 v = body.pop(0)
+            if is_wide_uint(p.abi_type) and v > UINT128_MAX:  # in its BIGNUM companion
+                out.append(None)
+                wide.append(str(v))
+                continue
             if not _fits(p.abi_type, v):
                 return None
             out.append(_column(p.abi_type, v))
-        return out
+            if is_wide_uint(p.abi_type):
+                wide.append(None)
+        return out + wide
     except Exception:
         return None

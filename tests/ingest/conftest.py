@@ -51,3 +51,6 @@ def ingest_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IngestCha
         tnode = Node(h.urls[TESTNET])
         every_event(tnode, contracts(h.contracts_dir, TESTNET))
         yield IngestChain(h, node, c, node.head(), n)
+
+
+from tests.ingest.sparse import sparse_chain  # noqa: E402, F401  (session fixture, tests mine on it)

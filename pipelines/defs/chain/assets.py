@@ -1,6 +1,8 @@
 """Raw ingestion per network and the decoded event tables, as Dagster assets over
 pipelines.ingest (which fetches, stores and decodes in one transaction per batch)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -43,6 +45,27 @@ def decoded_tables() -> dict[str, str]:
     return out
 
 
+@contextmanager
+def only_transient_retries(net: NetworkConfig) -> Iterator[None]:
+    """Let the step's RetryPolicy (BUSY_RETRY) retry only what a retry can fix: a warehouse
+    held by another process, a node that did not answer. Any other error is deterministic (a
+    wrong chain, a bad config, a store that refuses the data): the step fails at once, with
+    what fixes it, and the run gives up the writer slot instead of sleeping in it."""
+    from pipelines.chain import RpcUnavailable
+    from pipelines.ingest import fix_for
+    from pipelines.store import WarehouseLocked
+
+    try:
+        yield
+    except (WarehouseLocked, RpcUnavailable):
+        raise
+    except Exception as exc:
+        raise dg.Failure(
+            description=f"{type(exc).__name__}: {exc}. Fix: {fix_for(net, exc)}",
+            allow_retries=False,
+        ) from exc
+
+
 def ingest_to_head(
     context: dg.AssetExecutionContext | dg.OpExecutionContext,
     net: NetworkConfig,
@@ -59,13 +82,14 @@ def ingest_to_head(
     net = get_network(net.name)
 
     context.log.info(f"ingesting {net.name} from {redact_url(rpc_url)} up to {end or 'the head'}")
-    s = ingest_range(
-        net,
-        end=end,
-        warehouse=warehouse.resolved_path(),
-        rpc_url=rpc_url,
-        lock_wait_s=warehouse.lock_wait_s,
-    )
+    with only_transient_retries(net):
+        s = ingest_range(
+            net,
+            end=end,
+            warehouse=warehouse.resolved_path(),
+            rpc_url=rpc_url,
+            lock_wait_s=warehouse.lock_wait_s,
+        )
     with warehouse.connect(read_only=False) as con:
         row = con.execute(
             "select count(*), max(block_number) from raw.logs where chain_id = ?", [net.chain_id]
