@@ -609,8 +609,12 @@ def classify_callers(conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig) -> pl.
                     as content_cv,
                 chain_id in ({testnets}) as is_testnet,
                 self_dealing_models is not null as is_self_dealing,
+                -- what came back, against all it received less what it spent on fees
+                sink_wei::DOUBLE / greatest(funded_wei::DOUBLE - fee_wei::DOUBLE,
+                    funded_wei::DOUBLE * 0.01, 1) as returned_share,
                 coalesce(rt_hops is not null and funded_wei > 0 and sink_wei::DOUBLE
-                    >= {float(cfg.round_trip_min_share)} * funded_wei::DOUBLE, false)
+                    >= {float(cfg.round_trip_min_share)} * greatest(
+                        funded_wei::DOUBLE - fee_wei::DOUBLE, funded_wei::DOUBLE * 0.01), false)
                     as is_round_trip,
                 coalesce(is_similar, false) as is_sybil_cluster,
                 coalesce(periodic_share >= {float(cfg.periodic_min_share)}
@@ -686,6 +690,7 @@ def classify_callers(conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig) -> pl.
         "is_testnet",
         "is_round_trip",
         "round_trip_path",
+        "returned_share",
         "is_self_dealing",
         "self_dealing_models",
         "self_dealing_hops",
