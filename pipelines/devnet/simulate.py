@@ -118,6 +118,7 @@ LABELS = (
     "relay_round_trip",
     "outage_cron",
     "sleepy_bot",
+    "mimic_sybil",
     # and paying customers the old rules called noise
     "hub_user",
     "clinic",
@@ -186,6 +187,10 @@ class AdversarialSpec:
     # Paying customers with a nightly batch: regular, but every request different.
     clinics: int = 2
     clinic_batch: tuple[int, int] = (2, 6)
+    # Attribution farms mimicking organic users (staggered joins, varied amounts, Poisson
+    # timing), funded through intermediaries by a contributor of the models they call.
+    mimic_farms: int = 1
+    mimic_members: int = 8
     member_rate_per_day: float = 0.7
 
 
@@ -329,6 +334,8 @@ SCENARIOS: dict[str, Scenario] = {
                 hub_grant_open=40,
                 clinics=3,
                 clinic_batch=(3, 9),
+                mimic_farms=1,
+                mimic_members=10,
                 member_rate_per_day=0.5,
             ),
         ),
@@ -878,6 +885,41 @@ def _adversarial_world(
                 chosen = pick(ru, t)
                 if chosen is not None:
                     main.add(t, "infer", addr, chosen, *_tokens(ru))
+
+    # Attribution farms that mimic organic users: a Datanet contributor funds wallets through
+    # intermediaries with varied amounts; they join over months and call, with Poisson timing,
+    # the catalog models his contributions are rewarded by.
+    members_of: defaultdict[int, list[str]] = defaultdict(list)
+    for it in main.intents:
+        if it.kind == "contribute" and it.args[1] not in members_of[it.args[0]]:
+            members_of[it.args[0]].append(it.args[1])
+    for i in range(a.mimic_farms):
+        r = _rng(seed, "adv-mimic", i)
+        usable = [m for m in catalog if members_of.get(m.datanets[0])]
+        if not usable:
+            break
+        first = r.choice(usable)
+        op = members_of[first.datanets[0]][0]
+        targets = [m.model_id for m in usable if m.datanets[0] == first.datanets[0]]
+        mids = [actor(f"mimic-inter:{i}:{k}") for k in range(2)]
+        fee = max(main.models[m].fee for m in targets)
+        per = fee * int(a.member_rate_per_day * 60 * 1.5 + 10)
+        main.add(start, "transfer", r.choice(exchanges), op, per * a.mimic_members * 4)
+        main.add(start + tick, "transfer_many", op, mids, [per * a.mimic_members * 2] * 2)
+        members = []
+        for j in range(a.mimic_members):
+            member = actor(f"mimic:{i}:{j}")
+            join = start + 3 * tick + int((end - start - 40 * DAY) * r.random())
+            amount = per * r.randint(60, 140) // 100
+            mid_addr = mids[j % 2]
+            main.add(join - tick, "transfer", mid_addr, member, amount)
+            main.labels[member] = "mimic_sybil"
+            main.sources[member] = (mid_addr, amount // 2)
+            rate = a.member_rate_per_day * r.lognormvariate(0, 0.5)
+            for t in _poisson_times(r, join, min(end, join + r.randint(30, 90) * DAY), rate):
+                main.add(t, "infer", member, r.choice(targets), *_tokens(r))
+            members.append(member)
+        main.funders[op] = members
 
     # Paying customers with a nightly batch: every tick, every request a different size.
     for i in range(a.clinics):

@@ -503,19 +503,33 @@ def classify_callers(conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig) -> pl.
     _funding_graph(conn, cfg)
     _clusters(conn, cfg)
     _in_list(cfg.funder_exclude_kinds)
-    # Self-dealing: a model owned by the caller or by any ancestor on its funding path.
+    # Self-dealing: a model owned by the caller or by any ancestor on its funding path, or
+    # rewarding it as a Datanet contributor (attribution farming).
+    contrib = (
+        """union all
+            select distinct chain_id, model_id, contributor_address, 'contributor'
+            from metrics.contributor_payouts_daily"""
+        if table_exists(conn, "metrics.contributor_payouts_daily")
+        else ""
+    )
     conn.execute(
-        """
+        f"""
         create or replace temp table _sd as
+        with benef as (
+            select chain_id, model_id, owner_address as address, 'owner' as role
+            from metrics.models
+            {contrib}
+        )
         select u.chain_id, u.caller_address,
             string_agg(distinct m.model_id::VARCHAR, ',' order by m.model_id::VARCHAR)
                 as self_dealing_models,
-            min(u.hop) as self_dealing_hops
+            min(u.hop) as self_dealing_hops,
+            string_agg(distinct m.role, ',' order by m.role) as self_dealing_roles
         from _up u
-        join metrics.models m on m.chain_id = u.chain_id and m.owner_address = u.node
+        join benef m on m.chain_id = u.chain_id and m.address = u.node
         join metrics.caller_models cm
             on cm.chain_id = u.chain_id and cm.caller_address = u.caller_address
-        where list_contains(cm.models, m.model_id)
+        where list_contains(cm.models, m.model_id) and (m.role = 'owner' or u.hop >= 1)
         group by all
         """
     )
@@ -579,6 +593,7 @@ def classify_callers(conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig) -> pl.
                 a.sum_tout_sq::DOUBLE / a.inference_count as msq_out,
                 f.parent as funder_address, f.inflow_wei as funded_wei, lf.kind as funder_kind,
                 s.sink_wei, sd.self_dealing_models, sd.self_dealing_hops,
+                sd.self_dealing_roles,
                 rt.rt_hops, rt.round_trip_path, r.funding_root, r.funding_root_kind,
                 r.funding_hops, cl.cluster_kind, cl.cluster_key, cl.cluster_similarity,
                 cl.cluster_size, cl.is_similar, coalesce(cl.in_hub, false) as in_hub, cl.hub_size,
@@ -694,6 +709,7 @@ def classify_callers(conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig) -> pl.
         "is_self_dealing",
         "self_dealing_models",
         "self_dealing_hops",
+        "self_dealing_roles",
         "is_sybil_cluster",
         "cluster_kind",
         "cluster_key",
