@@ -304,6 +304,9 @@ def test_native_value_feeds_the_graph_and_merges_incrementally_like_a_full_run()
         "select count(*) from metrics.value_edges where from_address = '0xop'"
     ).fetchone()[0]
     assert edges == 6
-    assert s.conn.execute(
-        "select sum(transfer_count) from metrics.value_edges where from_address = '0xop'"
-    ).fetchone()[0] == 9
+    assert (
+        s.conn.execute(
+            "select sum(transfer_count) from metrics.value_edges where from_address = '0xop'"
+        ).fetchone()[0]
+        == 9
+    )
