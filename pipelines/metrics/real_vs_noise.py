@@ -651,9 +651,9 @@ def classify_callers(conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig) -> pl.
         "scripted": pl.when(pl.col("is_fixed_cadence")).then(0.95).otherwise(0.85),
     }
     noise_score = pl.lit(0.0)
-    for reason, s in score.items():
+    for name, value in score.items():
         noise_score = pl.max_horizontal(
-            noise_score, pl.when(pl.col(f"is_{reason}")).then(s).otherwise(0.0)
+            noise_score, pl.when(pl.col(f"is_{name}")).then(value).otherwise(0.0)
         )
     df = df.with_columns(
         is_hub_member=pl.col("in_hub") & ~pl.col("is_sybil_cluster"),

@@ -290,7 +290,7 @@ def test_native_value_feeds_the_graph_and_merges_incrementally_like_a_full_run()
     assert res.mode == "incremental" and late is not None
     state = {
         t: s.conn.execute(f"select * from metrics.{t} order by all").fetchall()
-        for t in incremental.STATE_TABLES + ("callers",)
+        for t in (*incremental.STATE_TABLES, "callers")
     }
     incremental.update(s.conn, full=True, cfg=MetricsConfig(), labels=s.labels, buckets=[])
     for t, rows in state.items():
