@@ -31,6 +31,14 @@ owner call his model and send the rest back), ``testnet_farmer`` (testnet only: 
 fees, funded by the faucet). A niche model gets ~50 organic inferences a month. Vesting vaults
 release monthly per ``schemas/tokenomics.yaml``; treasuries, team and investors move, bridge and
 burn tokens; developers, contributors, the staking pool and the protocol claim rewards.
+Scenarios ``adversarial`` and ``untuned`` add (``AdversarialSpec``, ``_adversarial_world``) the
+populations the first real-vs-noise rules got wrong: ``multihop_sybil`` (operator →
+intermediaries → members), ``exchange_burst_sybil`` (one exchange, one tick, one amount, swept to
+one deposit address), ``proxy_self_dealing`` (owner → proxy → wallets calling his model),
+``relay_round_trip`` (owner → wallet → relay → owner), ``mimic_sybil`` (a Datanet contributor's
+wallets, organic-looking joins, amounts and timing), ``outage_cron``, ``sleepy_bot``, and as real
+customers ``hub_user`` (organic users granted OPEN by an unlabelled onboarding service) and
+``clinic`` (a nightly batch of varied requests). ``REAL_LABELS`` are the real intents.
 
 Ground truth JSON (``$OLW_HOME/devnet/truth.json`` or ``--truth``); amounts are wei as decimal
 strings, times are unix seconds, addresses lowercase 0x-hex::
