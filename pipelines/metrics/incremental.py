@@ -306,7 +306,7 @@ def _run(
         new_nat = _new_rows_predicate(wm.get(T_TRANSACTIONS, {}), complete=True)
     if T_INFERENCE in sources and T_TRANSFER in sources:
         with result.step("caller_state"):
-            real_vs_noise.update_state(conn, new_inf, new_tr, new_nat)
+            real_vs_noise.update_state(conn, new_inf, new_tr, new_nat, cfg)
         with result.step("classify_callers"):
             callers = real_vs_noise.classify_callers(conn, cfg)
             real_vs_noise.write_callers(conn, callers)

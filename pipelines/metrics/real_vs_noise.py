@@ -164,7 +164,8 @@ def value_transfers_sql(
     if native_value_available(conn):
         parts.append(
             f"""select t.chain_id, t.block_number, b.block_timestamp, t.tx_hash,
-                t.tx_from, t.tx_to, t.value_wei::{WEI}, 'native_tx'
+                t.tx_from as from_address, t.tx_to as to_address,
+                t.value_wei::{WEI} as amount_wei, 'native_tx' as source
             from {T_TRANSACTIONS} t
             join {T_BLOCKS} b on b.chain_id = t.chain_id and b.block_hash = t.block_hash
             where t.value_wei > 0 and t.tx_to is not null and {new_native}"""
@@ -184,6 +185,7 @@ def update_state(
     new_inference: str,
     new_transfer: str,
     new_native: str | None = None,
+    cfg: MetricsConfig | None = None,
 ) -> None:
     """Merge new rows into the caller state tables. `new_inference` / `new_transfer` /
     `new_native` are SQL predicates selecting the rows not yet seen (above the per-chain
@@ -321,8 +323,12 @@ def update_state(
         "where o.chain_id = m.chain_id and o.caller_address = m.caller_address"
     )
     conn.execute("insert into metrics.caller_activity by name select * from _merged")
-    # Value edges: every movement of value, summed per (sender, recipient).
+    # Value edges: every movement of value, summed per (sender, recipient). Movements to or
+    # from an address of `graph_ignore_kinds` (fee payments: one per inference) are never
+    # funding; dropping them here keeps the edge state small (labels changing rebuild it all).
+    ignore = _in_list((cfg or MetricsConfig()).graph_ignore_kinds)
     vt = value_transfers_sql(conn, new_transfer, new_transfer if new_native is None else new_native)
+    skip = f"(select chain_id, address from address_labels where kind in ({ignore}))"
     conn.execute(
         f"""
         create or replace temp table _ve as
@@ -331,6 +337,8 @@ def update_state(
             max(block_timestamp) as last_at, min(block_number)::UBIGINT as first_block_number,
             arg_min(amount_wei, (block_number, amount_wei))::{WEI} as first_amount_wei
         from ({vt}) v
+        anti join {skip} a on a.chain_id = v.chain_id and a.address = v.to_address
+        anti join {skip} b on b.chain_id = v.chain_id and b.address = v.from_address
         where from_address <> to_address and from_address <> '{ZERO_ADDRESS}'
             and to_address <> '{ZERO_ADDRESS}' and amount_wei > 0
         group by all
