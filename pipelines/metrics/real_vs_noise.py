@@ -543,10 +543,20 @@ def classify_callers(conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig) -> pl.
     )
     # Round trip: the sink path reaches an unlabelled ancestor, or an owner of a called model.
     conn.execute(
-        """
+        f"""
         create or replace temp table _rt as
-        with targets as (
-            select chain_id, caller_address, node from _up where hop >= 1 and not stops
+        with hubs as (
+            -- a diverse hub (an unlabelled exchange): sending back to it is cashing out
+            select chain_id, ckey as node from _cs
+            where ckind = 'ancestor' and n >= {int(cfg.hub_min_callers)}
+                and ((model_share + start_share + amount_share) / 3
+                        < {float(cfg.cluster_min_similarity)}
+                    or model_share < {float(cfg.cluster_min_model_share)})
+        ), targets as (
+            select chain_id, caller_address, node from _up u
+            where hop >= 1 and not stops
+                and not exists (select 1 from hubs h
+                                where h.chain_id = u.chain_id and h.node = u.node)
             union
             select cm.chain_id, cm.caller_address, m.owner_address from metrics.caller_models cm
             join metrics.models m on m.chain_id = cm.chain_id
