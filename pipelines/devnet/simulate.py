@@ -31,6 +31,14 @@ owner call his model and send the rest back), ``testnet_farmer`` (testnet only: 
 fees, funded by the faucet). A niche model gets ~50 organic inferences a month. Vesting vaults
 release monthly per ``schemas/tokenomics.yaml``; treasuries, team and investors move, bridge and
 burn tokens; developers, contributors, the staking pool and the protocol claim rewards.
+Scenarios ``adversarial`` and ``untuned`` add (``AdversarialSpec``, ``_adversarial_world``) the
+populations the first real-vs-noise rules got wrong: ``multihop_sybil`` (operator →
+intermediaries → members), ``exchange_burst_sybil`` (one exchange, one tick, one amount, swept to
+one deposit address), ``proxy_self_dealing`` (owner → proxy → wallets calling his model),
+``relay_round_trip`` (owner → wallet → relay → owner), ``mimic_sybil`` (a Datanet contributor's
+wallets, organic-looking joins, amounts and timing), ``outage_cron``, ``sleepy_bot``, and as real
+customers ``hub_user`` (organic users granted OPEN by an unlabelled onboarding service) and
+``clinic`` (a nightly batch of varied requests). ``REAL_LABELS`` are the real intents.
 
 Ground truth JSON (``$OLW_HOME/devnet/truth.json`` or ``--truth``); amounts are wei as decimal
 strings, times are unix seconds, addresses lowercase 0x-hex::
@@ -111,7 +119,20 @@ LABELS = (
     "round_trip",
     "testnet_farmer",
     "dapp",
+    # adversarial populations (_adversarial_world): noise by intent
+    "multihop_sybil",
+    "exchange_burst_sybil",
+    "proxy_self_dealing",
+    "relay_round_trip",
+    "outage_cron",
+    "sleepy_bot",
+    "mimic_sybil",
+    # and paying customers the old rules called noise
+    "hub_user",
+    "clinic",
 )
+# Labels whose inference is real by intent (everything else is noise).
+REAL_LABELS = frozenset({"organic", "dapp_user", "hub_user", "clinic"})
 PRE_KINDS = frozenset(
     {"create_datanet", "contribute", "register_model", "update_model", "claim", "release"}
 )
@@ -141,6 +162,44 @@ SEND_BATCH = 20  # transactions per JSON-RPC batch (DESIGN.md: the measured swee
 
 def _utc(y: int, m: int, d: int) -> int:
     return int(dt.datetime(y, m, d, tzinfo=dt.UTC).timestamp())
+
+
+@dataclass(frozen=True)
+class AdversarialSpec:
+    """Populations the first real-vs-noise rules got wrong, in both directions (ground truth is
+    each actor's intent). Counts are per scenario; rates per member and day."""
+
+    # Farms funded through intermediaries: operator (from an exchange) -> intermediaries ->
+    # members, who call the operator's model with organic-looking (Poisson) timing.
+    multihop_operators: int = 1
+    multihop_intermediaries: int = 3
+    multihop_members: int = 3
+    # Exchange-withdrawal farms: wallets withdrawn from one exchange in one tick with one
+    # amount, one task list, a short campaign, then swept to one deposit address.
+    burst_farms: int = 1
+    burst_members: int = 7
+    # Owners funding fresh wallets through an intermediary to call their own model.
+    proxy_dealers: int = 1
+    proxy_wallets: int = 3
+    # Round trips through a second wallet: owner -> wallet (calls his model) -> relay -> owner.
+    relays: int = 1
+    # Cron bots (identical requests on a cadence) with one long outage.
+    outage_crons: int = 1
+    outage_days: tuple[int, int] = (20, 40)
+    # Bots sleeping a random number of ticks between identical requests.
+    sleepy_bots: int = 1
+    sleepy_ticks: tuple[int, int] = (1, 3)
+    # Organic users behind an unlabelled onboarding service (same grant each, joined over time).
+    hub_users: int = 15
+    hub_grant_open: int = 25
+    # Paying customers with a nightly batch: regular, but every request different.
+    clinics: int = 2
+    clinic_batch: tuple[int, int] = (2, 6)
+    # Attribution farms mimicking organic users (staggered joins, varied amounts, Poisson
+    # timing), funded through intermediaries by a contributor of the models they call.
+    mimic_farms: int = 1
+    mimic_members: int = 8
+    member_rate_per_day: float = 0.7
 
 
 @dataclass(frozen=True)
@@ -176,6 +235,8 @@ class Scenario:
     farmer_campaign_days: int = 120
     testnet_models: int = 6
     testnet_organic_share: float = 0.1
+    # Adversarial populations (_adversarial_world); none in the original scenarios.
+    adv: AdversarialSpec | None = None
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -220,6 +281,71 @@ SCENARIOS: dict[str, Scenario] = {
             bot_batch=(3, 8),
             farmers=80,
             farmer_fire_prob=0.7,
+        ),
+        Scenario(
+            "adversarial",
+            "short and small, with every adversarial population and the paying customers the "
+            "first rules got wrong: the scenario the classifier was tuned against",
+            end=_utc(2026, 1, 20),
+            tick_s=(2 * DAY, 2 * DAY),
+            datanets=4,
+            catalog_models=6,
+            organic_users=30,
+            self_dealers=1,
+            sybil_clusters=1,
+            sybils_per_cluster=8,
+            bots=1,
+            bot_cadences_h=(48,),
+            round_trippers=1,
+            rt_wallets=2,
+            farmers=3,
+            farmer_campaign_days=60,
+            testnet_models=2,
+            testnet_organic_share=0.2,
+            adv=AdversarialSpec(),
+        ),
+        Scenario(
+            # Written once, scored once (seed 90210 in the tests): no threshold was set by it.
+            "untuned",
+            "adversarial populations at other sizes, rates and times, never used for tuning",
+            end=_utc(2026, 2, 15),
+            tick_s=(2 * DAY, 3 * DAY),
+            datanets=5,
+            catalog_models=7,
+            organic_users=36,
+            organic_rate_per_day=0.6,
+            self_dealers=1,
+            sybil_clusters=1,
+            sybils_per_cluster=6,
+            bots=1,
+            bot_cadences_h=(96,),
+            round_trippers=1,
+            rt_wallets=3,
+            farmers=3,
+            farmer_campaign_days=45,
+            testnet_models=2,
+            testnet_organic_share=0.15,
+            adv=AdversarialSpec(
+                multihop_operators=2,
+                multihop_intermediaries=2,
+                multihop_members=4,
+                burst_farms=1,
+                burst_members=9,
+                proxy_dealers=2,
+                proxy_wallets=3,
+                relays=2,
+                outage_crons=2,
+                outage_days=(14, 30),
+                sleepy_bots=2,
+                sleepy_ticks=(1, 4),
+                hub_users=20,
+                hub_grant_open=40,
+                clinics=3,
+                clinic_batch=(3, 9),
+                mimic_farms=1,
+                mimic_members=10,
+                member_rate_per_day=0.5,
+            ),
         ),
     )
 }
@@ -418,6 +544,7 @@ def build_world(
         new_model(actor(f"rt-owner:{i}"), "round_trip", _fee_wei(w, 0.01, 0.1), setup_t)
         for i in range(sc.round_trippers)
     ]
+    adv_models = _adversarial_models(sc, w, new_model, setup_t)
     for reg, i in sorted(late_times):
         new_model(devs[i % len(devs)], "catalog", _fee_wei(w, 0.002, 0.5), reg)
 
@@ -523,6 +650,13 @@ def build_world(
             for t in range(t0 + 30 * DAY, t1 + 1, 30 * DAY):
                 main.add(t, "deposit_frac", wallet, owner, 1.0)
 
+    if sc.adv is not None:
+        catalog_now = [
+            m for m in main.models.values() if m.kind == "catalog" and m.registered_at == setup_t
+        ]
+        _adversarial_world(
+            main, sc.adv, seed, adv_models, catalog_now, exchanges, pick, start_users, end
+        )
     _economy(main, dep[MAINNET], seed, tge, end, is_mainnet=True)
 
     # Testnet: tiny-fee models, farmers, and a few organic users trying things out.
@@ -579,6 +713,241 @@ def build_world(
                 t, "update_model", spec.owner, mid_, max(10**12, spec.fee * r.choice((1, 3)) // 2)
             )
     return plans
+
+
+# ----------------------------------------------------------------------------------------------
+# Adversarial populations (scenarios with `adv`): what the first rules got wrong, both ways
+
+
+def _adversarial_models(
+    sc: Scenario, w: random.Random, new_model: Callable[[str, str, int, int], ModelSpec], t: int
+) -> dict[str, list[ModelSpec]]:
+    """The adversaries' own models, registered at setup (none without `sc.adv`, so the original
+    scenarios draw nothing more from the world stream)."""
+    a = sc.adv
+    if a is None:
+        return {}
+    return {
+        "multihop": [
+            new_model(actor(f"mh-operator:{i}"), "sybil_target", _fee_wei(w, 0.005, 0.05), t)
+            for i in range(a.multihop_operators)
+        ],
+        "burst": [
+            new_model(actor(f"burst-operator:{i}"), "sybil_target", _fee_wei(w, 0.005, 0.05), t)
+            for i in range(a.burst_farms)
+        ],
+        "proxy": [
+            new_model(actor(f"proxy-owner:{i}"), "self_dealing", _fee_wei(w, 0.01, 0.2), t)
+            for i in range(a.proxy_dealers)
+        ],
+        "relay": [
+            new_model(actor(f"relay-owner:{i}"), "round_trip", _fee_wei(w, 0.01, 0.1), t)
+            for i in range(a.relays)
+        ],
+    }
+
+
+def _adversarial_world(
+    main: NetworkPlan,
+    a: AdversarialSpec,
+    seed: int,
+    models: dict[str, list[ModelSpec]],
+    catalog: list[ModelSpec],
+    exchanges: list[str],
+    pick: Callable[[random.Random, int], int | None],
+    start: int,
+    end: int,
+) -> None:
+    tick = main.tick_s
+    span_days = max(10, (end - start) // DAY)
+
+    def campaign(r: random.Random, lo: int, hi: int) -> tuple[int, int]:
+        t0 = start + 4 * tick + r.randint(0, max(1, span_days // 3)) * DAY
+        return t0, min(end - tick, t0 + r.randint(lo, hi) * DAY)
+
+    def poisson_calls(r: random.Random, who: str, mid: int, t0: int, t1: int) -> None:
+        for t in _poisson_times(r, t0, t1, a.member_rate_per_day):
+            main.add(t, "infer", who, mid, *_tokens(r))
+
+    # Multi-hop farms: operator -> intermediaries -> members (amounts within +-5 %).
+    for i, target in enumerate(models.get("multihop", [])):
+        r = _rng(seed, "adv-multihop", i)
+        op = actor(f"mh-operator:{i}")
+        t0, t1 = campaign(r, 40, 70)
+        per_member = target.fee * int(a.member_rate_per_day * (t1 - t0) / DAY * 1.5 + 10)
+        n_all = a.multihop_intermediaries * a.multihop_members
+        main.add(t0 - 3 * tick, "transfer", r.choice(exchanges), op, per_member * n_all * 4)
+        mids = [actor(f"mh-inter:{i}:{k}") for k in range(a.multihop_intermediaries)]
+        main.add(
+            t0 - 2 * tick,
+            "transfer_many",
+            op,
+            mids,
+            [per_member * a.multihop_members * 3] * len(mids),
+        )
+        everyone = []
+        for k, mid_addr in enumerate(mids):
+            members = [actor(f"mh-member:{i}:{k}:{j}") for j in range(a.multihop_members)]
+            amounts = [per_member * r.randint(95, 105) // 100 for _ in members]
+            main.add(t0 - tick, "transfer_many", mid_addr, members, amounts)
+            for member, amount in zip(members, amounts, strict=True):
+                main.labels[member] = "multihop_sybil"
+                main.sources[member] = (mid_addr, amount // 2)
+                poisson_calls(r, member, target.model_id, t0, t1)
+                everyone.append(member)
+        main.funders[op] = everyone
+
+    # Exchange-withdrawal farms: one exchange, one tick, one amount; swept to one address.
+    for i, target in enumerate(models.get("burst", [])):
+        r = _rng(seed, "adv-burst", i)
+        ex = r.choice(exchanges)
+        deposit = actor(f"burst-deposit:{i}")
+        t0, t1 = campaign(r, 25, 45)
+        amount = target.fee * int(a.member_rate_per_day * (t1 - t0) / DAY * 1.5 + 10)
+        for j in range(a.burst_members):
+            member = actor(f"burst:{i}:{j}")
+            main.labels[member] = "exchange_burst_sybil"
+            main.sources[member] = (ex, amount)
+            main.add(t0 - tick, "transfer", ex, member, amount)
+            poisson_calls(r, member, target.model_id, t0, t1)
+            main.add(t1 + tick, "deposit_frac", member, deposit, 1.0)
+
+    # Self-dealing through an intermediary: owner -> proxy -> fresh wallets -> own model.
+    for i, own in enumerate(models.get("proxy", [])):
+        r = _rng(seed, "adv-proxy", i)
+        owner, proxy = own.owner, actor(f"proxy-mid:{i}")
+        t0, t1 = campaign(r, 60, 150)
+        budget = own.fee * int(a.member_rate_per_day * (t1 - t0) / DAY * 1.5 + 10)
+        wallets = [actor(f"proxy-wallet:{i}:{j}") for j in range(a.proxy_wallets)]
+        main.add(t0 - 3 * tick, "transfer", r.choice(exchanges), owner, budget * len(wallets) * 5)
+        main.add(t0 - 2 * tick, "transfer", owner, proxy, budget * len(wallets) * 3)
+        main.add(t0 - tick, "transfer_many", proxy, wallets, [budget] * len(wallets))
+        for wallet in wallets:
+            main.labels[wallet] = "proxy_self_dealing"
+            main.sources[wallet] = (proxy, budget // 2)
+            poisson_calls(r, wallet, own.model_id, t0, t1)
+
+    # Round trips through a second wallet: owner -> wallet -> (monthly) relay -> owner.
+    for i, own in enumerate(models.get("relay", [])):
+        r = _rng(seed, "adv-relay", i)
+        owner, wallet, relay = own.owner, actor(f"relay-wallet:{i}"), actor(f"relay:{i}")
+        t0, t1 = campaign(r, 60, 150)
+        budget = own.fee * int(a.member_rate_per_day * 40 + 10)
+        main.add(t0 - 2 * tick, "transfer", r.choice(exchanges), owner, budget * 8)
+        main.labels[wallet] = "relay_round_trip"
+        main.sources[wallet] = (owner, budget)
+        poisson_calls(r, wallet, own.model_id, t0, t1)
+        for t in range(t0 + 30 * DAY, t1 + 1, 30 * DAY):
+            main.add(t, "deposit_frac", wallet, relay, 1.0)
+            main.add(t + tick, "deposit_frac", relay, owner, 1.0)
+
+    # Cron bots with one long outage: identical batches on a cadence of whole ticks.
+    for i in range(a.outage_crons):
+        r = _rng(seed, "adv-outage", i)
+        addr = actor(f"outage-cron:{i}")
+        targets = [m.model_id for m in r.sample(catalog, min(len(catalog), r.randint(1, 2)))]
+        k = r.randint(2, 4)
+        cadence = tick * r.randint(1, 2)
+        main.labels[addr] = "outage_cron"
+        main.sources[addr] = (
+            r.choice(exchanges),
+            k * max(main.models[m].fee for m in targets) * 80,
+        )
+        t = start + r.randint(1, 10) * tick
+        o0 = t + (end - t) // 3
+        o1 = o0 + r.randint(*a.outage_days) * DAY
+        while t < end:
+            if not o0 <= t < o1:
+                ids = [targets[j % len(targets)] for j in range(k)]
+                main.add(t, "batch", addr, ids, [256] * k, [512] * k)
+            t += cadence
+
+    # Bots sleeping a random number of ticks between identical single requests.
+    for i in range(a.sleepy_bots):
+        r = _rng(seed, "adv-sleepy", i)
+        addr = actor(f"sleepy:{i}")
+        target = r.choice(catalog)
+        main.labels[addr] = "sleepy_bot"
+        main.sources[addr] = (r.choice(exchanges), target.fee * 120)
+        t = start + r.randint(1, 10) * tick
+        while t < end:
+            main.add(t, "infer", addr, target.model_id, 384, 768)
+            t += r.randint(*a.sleepy_ticks) * tick
+
+    # Organic users behind an unlabelled onboarding service: one grant each, joined over time.
+    if a.hub_users:
+        r = _rng(seed, "adv-hub")
+        hub = actor("onboarding:0")
+        grant = a.hub_grant_open * WEI
+        main.add(start, "transfer", r.choice(exchanges), hub, grant * a.hub_users * 2)
+        for i in range(a.hub_users):
+            ru = _rng(seed, "adv-hub-user", i)
+            addr = actor(f"hub-user:{i}")
+            join = start + 2 * tick + int((end - start - 20 * DAY) * ru.random())
+            leave = min(end, join + int(ru.expovariate(1 / (200 * DAY))) + 14 * DAY)
+            rate = 0.4 * ru.lognormvariate(0, 0.8) / math.exp(0.32)
+            main.labels[addr] = "hub_user"
+            main.sources[addr] = (ru.choice(exchanges), _fee_topup(ru, rate, 2.0))
+            main.add(join - tick, "transfer", hub, addr, grant)
+            for t in _poisson_times(ru, join, leave, rate):
+                chosen = pick(ru, t)
+                if chosen is not None:
+                    main.add(t, "infer", addr, chosen, *_tokens(ru))
+
+    # Attribution farms that mimic organic users: a Datanet contributor funds wallets through
+    # intermediaries with varied amounts; they join over months and call, with Poisson timing,
+    # the catalog models his contributions are rewarded by.
+    members_of: defaultdict[int, list[str]] = defaultdict(list)
+    for it in main.intents:
+        if it.kind == "contribute" and it.args[1] not in members_of[it.args[0]]:
+            members_of[it.args[0]].append(it.args[1])
+    for i in range(a.mimic_farms):
+        r = _rng(seed, "adv-mimic", i)
+        usable = [m for m in catalog if members_of.get(m.datanets[0])]
+        if not usable:
+            break
+        first = r.choice(usable)
+        op = members_of[first.datanets[0]][0]
+        targets = [m.model_id for m in usable if m.datanets[0] == first.datanets[0]]
+        mids = [actor(f"mimic-inter:{i}:{k}") for k in range(2)]
+        fee = max(main.models[m].fee for m in targets)
+        per = fee * int(a.member_rate_per_day * 60 * 1.5 + 10)
+        main.add(start, "transfer", r.choice(exchanges), op, per * a.mimic_members * 4)
+        main.add(start + tick, "transfer_many", op, mids, [per * a.mimic_members * 2] * 2)
+        members = []
+        for j in range(a.mimic_members):
+            member = actor(f"mimic:{i}:{j}")
+            join = start + 3 * tick + int((end - start - 40 * DAY) * r.random())
+            amount = per * r.randint(60, 140) // 100
+            mid_addr = mids[j % 2]
+            main.add(join - tick, "transfer", mid_addr, member, amount)
+            main.labels[member] = "mimic_sybil"
+            main.sources[member] = (mid_addr, amount // 2)
+            rate = a.member_rate_per_day * r.lognormvariate(0, 0.5)
+            for t in _poisson_times(r, join, min(end, join + r.randint(30, 90) * DAY), rate):
+                main.add(t, "infer", member, r.choice(targets), *_tokens(r))
+            members.append(member)
+        main.funders[op] = members
+
+    # Paying customers with a nightly batch: every tick, every request a different size.
+    for i in range(a.clinics):
+        r = _rng(seed, "adv-clinic", i)
+        addr = actor(f"clinic:{i}")
+        targets = [m.model_id for m in r.sample(catalog, min(len(catalog), r.randint(2, 3)))]
+        main.labels[addr] = "clinic"
+        hi = a.clinic_batch[1]
+        main.sources[addr] = (
+            r.choice(exchanges),
+            hi * max(main.models[m].fee for m in targets) * 90,
+        )
+        t = start + r.randint(1, 8) * tick
+        stop = end - r.randint(0, 10) * DAY
+        while t < stop:
+            k = r.randint(*a.clinic_batch)
+            sizes = [_tokens(r) for _ in range(k)]
+            ids = [r.choice(targets) for _ in range(k)]
+            main.add(t, "batch", addr, ids, [x for x, _ in sizes], [y for _, y in sizes])
+            t += tick
 
 
 def _fee_topup(r: random.Random, rate_per_day: float, avg_fee_open: float) -> int:

@@ -32,6 +32,7 @@ T_MODEL_UPDATED = "decoded.model_registry__model_updated"
 T_RELEASED = "decoded.vesting_vault__tokens_released"
 T_SCHEDULE = "decoded.vesting_vault__vesting_schedule_created"
 T_RECEIPTS = "raw.receipts"
+T_TRANSACTIONS = "raw.transactions"
 T_BLOCKS = "raw.blocks"
 
 # Tables whose new rows make days dirty; the watermark is kept per (chain_id, table).
@@ -69,15 +70,27 @@ class MetricsConfig:
         "protocol",
         "protocol_escrow",
     )
-    cadence_max_cv: float = 0.25
+    graph_ignore_kinds: tuple[str, ...] = ("market", "attribution", "dapp", "protocol")
+    funding_max_hops: int = 4
+    cluster_min_similarity: float = 0.6
+    cluster_min_model_share: float = 0.5
+    cluster_start_window_days: int = 7
+    cluster_amount_tolerance: float = 0.1
+    burst_window_s: int = 21600
+    hub_min_callers: int = 5
     cadence_min_tx: int = 8
+    periodic_min_share: float = 0.8
+    scripted_max_content_cv: float = 0.02
+    scripted_min_inferences: int = 8
     round_trip_min_share: float = 0.5
+    noise_min_score: float = 0.8
+    review_min_score: float = 0.5
     reason_precedence: tuple[str, ...] = (
         "testnet",
         "round_trip",
         "self_dealing",
         "sybil_cluster",
-        "fixed_cadence",
+        "scripted",
     )
     registration_amortization_months: int = 12
     trailing_days: int = 30

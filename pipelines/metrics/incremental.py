@@ -24,6 +24,7 @@ from pipelines.metrics.common import (
     T_BLOCKS,
     T_INFERENCE,
     T_RECEIPTS,
+    T_TRANSACTIONS,
     T_TRANSFER,
     WATCHED_TABLES,
     Labels,
@@ -40,8 +41,8 @@ MART_TABLES = (
     "inference_caller_daily",
     "caller_activity",
     "caller_models",
-    "funding",
-    "funder_returns",
+    "caller_gaps",
+    "value_edges",
     "callers",
     "inference_daily",
     "dapp_daily",
@@ -58,11 +59,14 @@ MART_TABLES = (
     "unlock_calendar",
     "day_blocks",
 )
-STATE_TABLES = ("caller_activity", "caller_models", "funding", "funder_returns")
+# Tables older code wrote that no longer exist (dropped by a full rebuild).
+LEGACY_TABLES = ("funding", "funder_returns")
+STATE_TABLES = ("caller_activity", "caller_models", "caller_gaps", "value_edges")
 # Part of the config fingerprint: bump it when a table's shape changes, so that a warehouse
 # built by older code is rebuilt in full once instead of merging into tables it cannot fill.
 # 2: caller_models holds one model list per caller, caller_activity the number of models.
-STATE_VERSION = 2
+# 3: value_edges and caller_gaps replace funding / funder_returns; token sums in caller_activity.
+STATE_VERSION = 3
 
 BOOKKEEPING_DDL = """
 create schema if not exists metrics;
@@ -146,7 +150,7 @@ def _journal_retractions(
 
 
 def _drop_all(conn: duckdb.DuckDBPyConnection) -> None:
-    for t in MART_TABLES:
+    for t in (*MART_TABLES, *LEGACY_TABLES):
         conn.execute(f"drop table if exists metrics.{t}")
     conn.execute("delete from metrics.watermarks")
     conn.execute("delete from metrics.run_state")
@@ -223,7 +227,11 @@ def _run(
     # receipts dirty the days of their blocks, so owner gas is never computed from a day
     # whose receipts were still on their way.
     late_receipts = table_exists(conn, T_RECEIPTS) and table_exists(conn, T_BLOCKS)
-    watched = sources + ([T_RECEIPTS] if late_receipts else [])
+    # Native value of transactions feeds the funding graph (a watermark, no dirty days).
+    native = real_vs_noise.native_value_available(conn)
+    watched = (
+        sources + ([T_RECEIPTS] if late_receipts else []) + ([T_TRANSACTIONS] if native else [])
+    )
     wm: dict[str, dict[int, int]] = {t: {} for t in watched}
     for chain_id, table, block in conn.execute(
         "select chain_id, source_table, max_block_number from metrics.watermarks"
@@ -291,13 +299,14 @@ def _run(
     if retracted:
         for t in STATE_TABLES:
             conn.execute(f"drop table if exists metrics.{t}")
-        new_inf, new_tr = "true", "true"
+        new_inf, new_tr, new_nat = "true", "true", "true"
     else:
         new_inf = _new_rows_predicate(wm.get(T_INFERENCE, {}), complete=True)
         new_tr = _new_rows_predicate(wm.get(T_TRANSFER, {}), complete=True)
+        new_nat = _new_rows_predicate(wm.get(T_TRANSACTIONS, {}), complete=True)
     if T_INFERENCE in sources and T_TRANSFER in sources:
         with result.step("caller_state"):
-            real_vs_noise.update_state(conn, new_inf, new_tr)
+            real_vs_noise.update_state(conn, new_inf, new_tr, new_nat, cfg)
         with result.step("classify_callers"):
             callers = real_vs_noise.classify_callers(conn, cfg)
             real_vs_noise.write_callers(conn, callers)

@@ -113,6 +113,18 @@ def _stage_receipts(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _share_sql(gas: str) -> str:
+    """One event's share of its transaction's fee, exact to the wei: the fee divided by the
+    events in the transaction, the remainder going one wei each to the first events in log
+    order (so the shares add up to the fee; `gas // count` alone lost up to count-1 wei)."""
+    w = "partition by t.chain_id, t.tx_hash"
+    return (
+        f"({gas}::HUGEINT // count(*) over ({w}) + case when row_number() over "
+        f"({w} order by t.log_index) <= {gas}::HUGEINT % count(*) over ({w}) then 1 else 0 "
+        f"end)::{WEI}"
+    )
+
+
 def build_day_marts(conn: duckdb.DuckDBPyConnection, window: str) -> None:
     """Recompute model_payouts_daily and contributor_payouts_daily for temp `dirty_days`."""
     conn.execute(DDL)
@@ -150,8 +162,7 @@ def build_day_marts(conn: duckdb.DuckDBPyConnection, window: str) -> None:
                 {"sum(share)" if col == "registration" else zero},
                 {"sum(share)" if col == "update" else zero}, {zero}, 0, {zero}
             from (
-                select {sel}, ({gas}::HUGEINT // count(*) over (
-                    partition by t.chain_id, t.tx_hash))::{WEI} as share
+                select {sel}, {_share_sql(gas)} as share
                 from {table} t {rjoin} {dirty}
                 where {window} and t.tx_from = t.owner
             ) group by all"""
@@ -161,8 +172,7 @@ def build_day_marts(conn: duckdb.DuckDBPyConnection, window: str) -> None:
             f"""select chain_id, day, model_id, 0, {zero}, {zero}, {zero}, {zero}, {zero},
                 {zero}, {zero}, sum(share), count(*), sum(fee)
             from (
-                select {sel}, t.fee::{WEI} as fee, ({gas}::HUGEINT // count(*) over (
-                    partition by t.chain_id, t.tx_hash))::{WEI} as share
+                select {sel}, t.fee::{WEI} as fee, {_share_sql(gas)} as share
                 from {T_INFERENCE} t
                 join metrics.models m
                     on m.chain_id = t.chain_id and m.model_id = t.model_id::UBIGINT
@@ -272,26 +282,20 @@ def build_summaries(conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig) -> None
             coalesce(r.real_count, 0)::UBIGINT as real_inference_count,
             coalesce(r.noise_count, 0)::UBIGINT as noise_inference_count,
             coalesce(r.real_fee, 0)::{WEI} as real_fee_wei,
-            -- developer share of one inference at the current fee (the engine's bps, observed)
-            -- a projection, so DOUBLE is fine (the product overflows 128 bits on big models)
-            floor(m.fee_per_inference_wei::DOUBLE * coalesce(p.developer_wei, 0)::DOUBLE
-                / nullif(coalesce(p.fee_wei, 0)::DOUBLE, 0))::{WEI}
-                as developer_per_inference_wei,
+            -- exact integers, filled in below (the product overflows 128 bits)
+            null::{WEI} as developer_per_inference_wei,
             (coalesce(p.registration_gas_wei, 0)::HUGEINT // {amort}
                 + coalesce(p.running_gas_trailing, 0)::HUGEINT * 30 // {trailing})::{WEI}
                 as monthly_cost_wei,
             coalesce(r.real_trailing, 0)::DOUBLE * 30 / {trailing} as real_inferences_per_month,
-            ceil((coalesce(p.registration_gas_wei, 0)::HUGEINT // {amort}
-                + coalesce(p.running_gas_trailing, 0)::HUGEINT * 30 // {trailing})::DOUBLE
-                / nullif(floor(m.fee_per_inference_wei::DOUBLE * coalesce(p.developer_wei, 0)
-                    ::DOUBLE / nullif(coalesce(p.fee_wei, 0)::DOUBLE, 0)), 0)
-            )::UBIGINT as break_even_inferences_per_month
+            null::UBIGINT as break_even_inferences_per_month
         from metrics.models m
         left join p on p.chain_id = m.chain_id and p.model_id = m.model_id
         left join r on r.chain_id = m.chain_id and r.model_id = m.model_id
         order by m.chain_id, m.model_id
         """
     )
+    _exact_break_even(conn)
     conn.execute(
         """
         create or replace table metrics.model_economics as
@@ -303,3 +307,34 @@ def build_summaries(conn: duckdb.DuckDBPyConnection, cfg: MetricsConfig) -> None
         from metrics.model_economics order by chain_id, model_id
         """
     )
+
+
+def _exact_break_even(conn: duckdb.DuckDBPyConnection) -> None:
+    """developer_per_inference_wei = floor(current fee x developer income / fee income) (the
+    engine's split observed) and break_even = ceil(monthly cost / that), in Python integers:
+    exact, where DOUBLE gave 11999999999999998 for 12000000000000000 and the product overflows
+    128 bits on big models. One row per model, so a loop in Python is fine."""
+    rows = conn.execute(
+        "select chain_id, model_id, fee_per_inference_wei, developer_wei, fee_wei, "
+        "monthly_cost_wei from metrics.model_economics"
+    ).fetchall()
+    out = []
+    for chain_id, model_id, fee_now, dev, fee, cost in rows:
+        if fee_now is None or not fee:
+            continue
+        per = int(fee_now) * int(dev) // int(fee)
+        even = -(-int(cost) // per) if per > 0 else None
+        out.append((chain_id, model_id, str(per), None if even is None else str(even)))
+    conn.execute(
+        "create or replace temp table _be (chain_id UINTEGER, model_id UBIGINT, "
+        "per VARCHAR, even VARCHAR)"
+    )
+    if out:
+        conn.executemany("insert into _be values (?, ?, ?, ?)", out)
+    conn.execute(
+        f"""update metrics.model_economics m
+        set developer_per_inference_wei = b.per::{WEI},
+            break_even_inferences_per_month = b.even::UBIGINT
+        from _be b where b.chain_id = m.chain_id and b.model_id = m.model_id"""
+    )
+    conn.execute("drop table _be")

@@ -648,8 +648,12 @@ def _inference_rows(
                 end as ts,
                 models[1 + (floor(len(models) * pow((hash({seed}, caller_id, k, 'm') % 1000000)
                     / 1000000.0, 2.2)))::BIGINT] as model_id,
-                (100 + hash({seed}, caller_id, k, 'i') % 2000)::UBIGINT as tokens_in,
-                (50 + hash({seed}, caller_id, k, 'o') % 4000)::UBIGINT as tokens_out
+                -- a cron bot sends the same request every time (its evidence: identical
+                -- request sizes); everyone else's requests vary
+                (case when kind = 'fixed_cadence' then 256
+                    else 100 + hash({seed}, caller_id, k, 'i') % 2000 end)::UBIGINT as tokens_in,
+                (case when kind = 'fixed_cadence' then 512
+                    else 50 + hash({seed}, caller_id, k, 'o') % 4000 end)::UBIGINT as tokens_out
             from expanded
         )
         select t.*, {blk} as block_number,

@@ -15,8 +15,12 @@ pytestmark = pytest.mark.slow
 def _assert_score(s, request) -> None:
     line = s.line()
     report_measurement(request.config, f"[real-vs-noise] {line}")
-    assert s.precision >= 0.9 and s.recall >= 0.9, (line, s.misses[:10])
-    assert s.real_volume_error <= 0.05, line
+    for row in s.table():
+        report_measurement(request.config, f"[real-vs-noise]   {s.scenario}: {row.strip()}")
+    # The acceptance: >= 0.95 by caller and by volume, real volume within 2 %.
+    assert s.precision >= 0.95 and s.recall >= 0.95, (line, s.misses[:10])
+    assert s.volume_precision >= 0.95 and s.volume_recall >= 0.95, (line, s.misses[:10])
+    assert s.real_volume_error <= 0.02, line
 
 
 def test_real_vs_noise_default_scenario(devnet_warehouse, request):
@@ -33,6 +37,39 @@ def test_real_vs_noise_other_scenarios(scenario, seed, tmp_path, request):
         s = score(conn, h.truth())
         conn.close()
     _assert_score(s, request)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "seed"),
+    [
+        # the adversarial populations; the classifier's thresholds were set looking at this one
+        ("adversarial", 5),
+        # other sizes, rates, times and a seed nobody looked at while tuning: generated and
+        # scored once, then kept as it came out
+        ("untuned", 90210),
+    ],
+)
+def test_real_vs_noise_adversarial_scenarios(scenario, seed, tmp_path, request):
+    from pipelines.devnet.harness import running_devnet
+
+    with running_devnet(tmp_path / "devnet", scenario=scenario, seed=seed) as h:
+        conn = ingest_devnet(h, tmp_path / "warehouse.duckdb")
+        s = score(conn, h.truth())
+        conn.close()
+    _assert_score(s, request)
+    # Every adversarial population is present (truth by intent) and none is empty.
+    for label in (
+        "multihop_sybil",
+        "exchange_burst_sybil",
+        "proxy_self_dealing",
+        "mimic_sybil",
+        "relay_round_trip",
+        "outage_cron",
+        "sleepy_bot",
+        "hub_user",
+        "clinic",
+    ):
+        assert s.populations[label].callers > 0, label
 
 
 def test_payouts_reconcile_with_ground_truth_to_the_wei(devnet_warehouse):

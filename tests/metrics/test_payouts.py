@@ -57,3 +57,62 @@ def test_break_even_is_cost_over_developer_share(synth_store):
     ).fetchall():
         assert be == -(-int(cost) // int(per))
         assert covers == (real_pm >= be)
+
+
+def _tiny_store():
+    """One model (current fee 0.012 OPEN, 70 % of each fee to the developer), registered in one
+    transaction and called three times by its owner in one batch transaction, plus one older
+    inference by someone else at another fee (1000000000000001 wei)."""
+    import duckdb
+
+    from pipelines.metrics.common import Labels
+    from pipelines.metrics.synthetic import RECEIPTS_DDL, ensure_tables
+
+    conn = duckdb.connect()
+    ensure_tables(conn)
+    conn.execute(RECEIPTS_DDL)
+    owner, fee, old = "0xowner", 12 * 10**15, 10**15 + 1
+    ts = "TIMESTAMP '2026-01-05 10:00:00'"
+    conn.execute(
+        f"insert into decoded.model_registry__model_registered values (1612, 1, '0xb1', {ts}, "
+        f"'0xreg', 0, 0, '0xregistry', '{owner}', 1, '{owner}', 'm', [1], '0xh', {fee})"
+    )
+    calls = [("0xbatch", 2, i, owner, fee) for i in range(3)] + [("0xother", 3, 0, "0xu", old)]
+    for tx, block, i, who, f in calls:
+        dev = f * 7 // 10
+        conn.execute(
+            f"insert into decoded.inference_market__inference_requested values (1612, {block}, "
+            f"'0xb{block}', {ts}, '{tx}', 0, {2 * i}, '0xmarket', '{who}', '{tx}{i}', 1, "
+            f"'{who}', {f}, 10, 10)"
+        )
+        conn.execute(
+            f"insert into decoded.attribution_engine__attribution_recorded values (1612, "
+            f"{block}, '0xb{block}', {ts}, '{tx}', 0, {2 * i + 1}, '0xattr', '{who}', "
+            f"'{tx}{i}', 1, '{owner}', {f}, {dev}, {f - dev}, 0, 0)"
+        )
+    # gas_used x price (1 wei) + no L1 fee: 100_001 wei for each transaction
+    conn.execute(
+        "insert into raw.receipts values "
+        "(1612, 1, '0xb1', '0xreg', 0, '0xowner', '0xregistry', 1, 100001, 1, 0, 0, 0, '0'),"
+        "(1612, 2, '0xb2', '0xbatch', 0, '0xowner', '0xmarket', 1, 100001, 1, 0, 0, 0, '0'),"
+        "(1612, 3, '0xb3', '0xother', 0, '0xu', '0xmarket', 1, 100001, 1, 0, 0, 0, '0')"
+    )
+    return conn, Labels()
+
+
+def test_owner_gas_split_keeps_every_wei_and_per_inference_share_is_exact():
+    from pipelines.metrics import incremental
+    from pipelines.metrics.common import MetricsConfig
+
+    conn, labels = _tiny_store()
+    incremental.update(conn, full=True, cfg=MetricsConfig(), labels=labels, buckets=[])
+    own_gas, reg_gas, per, count, fee, dev = conn.execute(
+        "select own_call_gas_wei, registration_gas_wei, developer_per_inference_wei, "
+        "own_call_count, fee_wei, developer_wei from metrics.model_economics"
+    ).fetchone()
+    assert count == 3
+    # 100_001 over 3 events: 33_334 + 33_334 + 33_333, where gas // 3 per event kept 99_999.
+    assert int(own_gas) == 100_001
+    assert int(reg_gas) == 100_001
+    # floor(current fee x developer income / fee income) in integers; DOUBLE said 8.4e15.
+    assert int(per) == 12 * 10**15 * int(dev) // int(fee) == 8_399_999_999_999_999

@@ -39,7 +39,7 @@ def test_every_reason_is_detected_with_its_own_reason(synth_store):
         "testnet": "testnet",
         "self_dealing": "self_dealing",
         "sybil_cluster": "sybil_cluster",
-        "fixed_cadence": "fixed_cadence",
+        "fixed_cadence": "scripted",
         "round_trip": "round_trip",
     }
     for kind, cls in expected.items():
