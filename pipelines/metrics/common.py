@@ -34,6 +34,7 @@ T_SCHEDULE = "decoded.vesting_vault__vesting_schedule_created"
 T_RECEIPTS = "raw.receipts"
 T_TRANSACTIONS = "raw.transactions"
 T_BLOCKS = "raw.blocks"
+T_TRACES = "raw.traces"
 
 # Tables whose new rows make days dirty; the watermark is kept per (chain_id, table).
 WATCHED_TABLES = (

@@ -49,6 +49,7 @@ import polars as pl
 from pipelines.metrics.common import (
     T_BLOCKS,
     T_INFERENCE,
+    T_TRACES,
     T_TRANSACTIONS,
     T_TRANSFER,
     WEI,
@@ -151,9 +152,10 @@ def value_transfers_sql(
     """The one relation of every value movement the warehouse has, one row per movement:
     (chain_id, block_number, block_timestamp, tx_hash, from_address, to_address, amount_wei,
     source). Today: ERC-20 OPEN Transfers (`erc20`) and the native value of transactions
-    (`native_tx`, OPEN is the gas token on the real L2). A new source (internal transfers from
-    raw.traces, deposits, bridge receipts) is one more branch of this union, with its own
-    predicate selecting the rows not yet merged. `new_*` are SQL predicates over alias `t`."""
+    (`native_tx`, OPEN is the gas token on the real L2), and internal native transfers from
+    raw.traces (`internal`). A new source (deposits, bridge receipts) is one more branch of
+    this union, with its own predicate selecting the rows not yet merged. `new_*` are SQL
+    predicates over alias `t`."""
     parts = []
     if table_exists(conn, T_TRANSFER):
         parts.append(
@@ -169,6 +171,18 @@ def value_transfers_sql(
             from {T_TRANSACTIONS} t
             join {T_BLOCKS} b on b.chain_id = t.chain_id and b.block_hash = t.block_hash
             where t.value_wei > 0 and t.tx_to is not null and {new_native}"""
+        )
+    if native_value_available(conn) and table_exists(conn, T_TRACES):
+        # internal native transfers (call frames below the top level), committed with their
+        # transactions, so the transactions' watermark covers them
+        parts.append(
+            f"""select t.chain_id, t.block_number, b.block_timestamp, t.tx_hash,
+                t.from_address, t.to_address, t.value_wei::{WEI} as amount_wei,
+                'internal' as source
+            from {T_TRACES} t
+            join {T_BLOCKS} b on b.chain_id = t.chain_id and b.block_hash = t.block_hash
+            where t.value_wei > 0 and not t.reverted and t.error is null
+                and t.to_address is not null and {new_native}"""
         )
     if not parts:
         return (

@@ -310,3 +310,61 @@ def test_native_value_feeds_the_graph_and_merges_incrementally_like_a_full_run()
         ).fetchone()[0]
         == 9
     )
+
+
+def test_internal_native_transfers_from_traces_feed_the_graph():
+    """A farm funded through a disperser contract: the operator's transaction sends native OPEN
+    to the contract and the wallets receive it only as internal transfers (raw.traces). Without
+    the traces the wallets have no funder and look organic."""
+    s = Store()
+    s.conn.execute(_ddl("001_event_store.sql", "raw.blocks"))
+    s.conn.execute(_ddl("002_transactions_and_receipts_stream.sql", "raw.transactions"))
+    s.conn.execute(_ddl("006_native_value_and_op_receipts.sql", "raw.traces"))
+    s.model(1, "0xdev")
+    rng = random.Random(11)
+    for j in range(6):
+        t = T0 + 500
+        for _ in range(8):
+            t += rng.randint(1000, 40_000)
+            s.infer(f"0xw{j}", 1, t, rng.randint(50, 3000), rng.randint(20, 4000))
+    for i in range(8):
+        _organic(s, rng, f"0xorg{i}", [1])
+    blocks = [(T0, EXCHANGE, "0xop", 500 * E18), (T0 + 60, "0xop", "0xdisperse", 120 * E18)]
+    for k, (t, frm, to, v) in enumerate(blocks):
+        b = t // 2 * 10 + 5
+        s.conn.execute(
+            "insert into raw.blocks values (1612, ?, ?, '0xp', make_timestamp(?::BIGINT * "
+            "1000000), ?, false, 1)",
+            [b, f"0xnb{t}", t, t],
+        )
+        s.conn.execute(
+            "insert into raw.transactions values (1612, ?, ?, ?, 0, ?, ?, 0, 0, ?, 21000, "
+            "1, null, null, null, 1)",
+            [b, f"0xnb{t}", f"0xntx{k}", frm, to, v],
+        )
+    b = (T0 + 60) // 2 * 10 + 5
+    for j in range(6):
+        s.conn.execute(
+            "insert into raw.traces (chain_id, block_number, block_hash, tx_hash, tx_index, "
+            "trace_address, depth, trace_type, call_type, from_address, to_address, value_wei, "
+            "error, reverted, journal_id) values (1612, ?, ?, '0xntx1', 0, ?, 1, 'call', "
+            "'call', '0xdisperse', ?, ?, null, false, 1)",
+            [b, f"0xnb{T0 + 60}", str(j), f"0xw{j}", 20 * E18],
+        )
+    # a reverted frame moves nothing: it must not become an edge
+    s.conn.execute(
+        "insert into raw.traces (chain_id, block_number, block_hash, tx_hash, tx_index, "
+        "trace_address, depth, trace_type, call_type, from_address, to_address, value_wei, "
+        "error, reverted, journal_id) values (1612, ?, ?, '0xntx1', 0, '9', 1, 'call', "
+        "'call', '0xdisperse', '0xorg0', ?, 'execution reverted', true, 1)",
+        [b, f"0xnb{T0 + 60}", 20 * E18],
+    )
+    callers = s.run()
+    farm = [callers[f"0xw{j}"] for j in range(6)]
+    assert all(c["label"] == "noise" for c in farm), [c["label"] for c in farm]
+    assert {c["funding_root"] for c in farm} <= {"0xop", "0xdisperse"}, farm[0]
+    edges = s.conn.execute(
+        "select count(*), sum(amount_wei) from metrics.value_edges "
+        "where from_address = '0xdisperse'"
+    ).fetchone()
+    assert edges == (6, 120 * E18)
