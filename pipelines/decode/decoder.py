@@ -22,8 +22,9 @@ a few thousand words, so the SQL has one expression per field, not per array ele
 
 A log decodes exactly when ``eth_abi.decode(types, data)`` (strict, as web3.py calls it)
 accepts it and every value fits its column (uint256 -> UHUGEINT, ...; a uint136..uint256 field
->= 2^128 goes to its BIGNUM companion ``<column>_u256`` instead, docs/CONTRACTS.md: computed in
-SQL from four 64-bit limbs, only for those rows); tests/decode checks this
+>= 2^128 goes to its BIGNUM companion ``<column>_u256`` instead, and an array of them with such
+an element goes whole to its BIGNUM[] companion, docs/CONTRACTS.md: computed in SQL from four
+64-bit limbs, only for those rows); tests/decode checks this
 against eth_abi on random and on mutated encodings. So, like eth_abi, a dynamic event may carry
 bytes after its last tail and point its offsets anywhere after the head (non-canonical but valid
 encodings), but no read may run past the end of the data, no offset may point into the head,
@@ -37,10 +38,10 @@ this order: ``wrong_topic_count``; ``decode_error`` (odd number of hex digits);
 ``wrong_data_length`` (data shorter than the head, a field's offset or length running past the
 end; for static events any other length); ``decode_error`` (offset into the head, non-zero
 padding after bytes/string, invalid UTF-8); ``value_out_of_range`` (a value or array element
-that is not a valid value of its type or does not fit its column: a uint256[] element
->= 2^128, int256 outside int128, an address with non-zero high bytes, a bool not 0/1, bytesN
-with non-zero padding). The detail names the event, the field and, for offsets and lengths,
-the numbers. Nothing is dropped: decoded + dead = staged for every event.
+that is not a valid value of its type or does not fit its column: an int256 outside int128,
+an address with non-zero high bytes, a bool not 0/1, bytesN with non-zero padding). The
+detail names the event, the field and, for offsets and lengths, the numbers. Nothing is
+dropped: decoded + dead = staged for every event.
 
 Fallback: events with ABI types SQL cannot express (tuples, nested arrays such as
 ``uint256[][]``, arrays of dynamic types such as ``string[]``) are decoded with eth_abi row by
@@ -582,7 +583,9 @@ def _plan(
         element valid, the list column NULL and the companion the array if one is wide."""
         v, y = f"_v{j}", f"_y{j}"
         out_of_range(
-            p, f"list_count({v}) + list_count({y}) = {n}", f"an element is out of range for {p.abi_type}"
+            p,
+            f"list_count({v}) + list_count({y}) = {n}",
+            f"an element is out of range for {p.abi_type}",
         )
         column[j] = f"case when list_count({y}) = 0 then {v} end"
         wide[p] = _wide_list(v, y, wide_hex)

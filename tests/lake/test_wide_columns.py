@@ -15,7 +15,8 @@ def test_bignum_companions_round_trip_through_an_iceberg_schema() -> None:
     con = duckdb.connect()
     con.execute("create table t (v uhugeint, v_u256 bignum, a uhugeint[], a_u256 bignum[])")
     con.execute(
-        "insert into t values (null, ?::bignum, null, ?::varchar[]::bignum[]), (5, null, [5], null)",
+        "insert into t values (null, ?::bignum, null, ?::varchar[]::bignum[]), "
+        "(5, null, [5], null)",
         [str(MAX), ["1", str(MAX)]],
     )
     cols = store_columns(con, "main", "t")
