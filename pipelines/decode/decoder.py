@@ -709,24 +709,29 @@ def _explode(rows: str, arrays: list[tuple[int, str, str, str]]) -> str:
     ns = [n for _, _, _, n in arrays]
     count = ns[0] if len(ns) == 1 else f"greatest({', '.join(ns)})"
     cols = ", ".join(f"{at}, {n}" for _, _, at, n in arrays)
-    # (list, per-element SQL, SQL type of the list) for each array; an array of wide uints
-    # also gathers the hex words of its wide elements (_xj, as _yj)
-    parts = []
-    for j, elem, at, n in arrays:
-        pos = f"{at} + 64 * _k"
-        parts.append((j, "e", "v", _word(elem, "data", pos), f"{duck_type(elem)}[]", n))
-        if is_wide_uint(elem):
-            parts.append((j, "x", "y", _wide_hex(elem, "data", pos), "varchar[]", n))
-    elems = ", ".join(f"{sql} as _{e}{j}" for j, e, _, sql, _, _ in parts)
+    elems = ", ".join(
+        f"{_word(elem, 'data', f'{at} + 64 * _k')} as _e{j}" for j, elem, at, _ in arrays
+    )
     aggs = ", ".join(
-        f"list(_{e}{j})" + (f" filter (where _k < {n})" if len(ns) > 1 else "") + f" as _a{e}{j}"
-        for j, e, _, _, _, n in parts
+        f"list(_e{j})" + (f" filter (where _k < {n})" if len(ns) > 1 else "") + f" as _a{j}"
+        for j, _, _, n in arrays
     )
     lists = ", ".join(
-        f"coalesce(case when _ord then _a{e}{j} else list_select(_a{e}{j}, list_grade_up("
-        f"list_filter(_ks, lambda _x: _x < {n}))) end, cast([] as {typ})) as _{v}{j}"
-        for j, e, v, _, typ, n in parts
+        f"coalesce(case when _ord then _a{j} else list_select(_a{j}, list_grade_up("
+        f"list_filter(_ks, lambda _x: _x < {n}))) end, cast([] as {duck_type(elem)}[])) as _v{j}"
+        for j, elem, _, n in arrays
     )
+    # an array of wide uints also gets _yj, the hex words of its elements >= 2^128 (NULL at the
+    # others): only for the (rare) logs with an element NULL in _vj, read from data again
+    # (in a lambda, substr is O(position): cheaper than gathering a second list for every log)
+    for j, elem, at, n in arrays:
+        if is_wide_uint(elem):
+            word = _wide_hex(elem, "data", f"{at} + 64 * _i")
+            lists += (
+                f", case when coalesce(list_count(_a{j}), 0) < {n} then "
+                f"list_transform(range({n}), lambda _i: {word}) "
+                f"else cast([] as varchar[]) end as _y{j}"
+            )
     return (
         f"with _r as materialized ({rows}) select *, {lists} from _r left join ("
         f"select _rid, list(_k) as _ks, list(_k) = range(count(*)) as _ord, {aggs} "
