@@ -126,13 +126,43 @@ def is_wide_uint(abi_type: str) -> bool:
     return bool(m and m.group(1) == "uint" and int(m.group(2) or 256) > 128)
 
 
+def array_base(abi_type: str) -> tuple[str, int]:
+    """(element type, array depth): ``uint256[3][]`` -> ``("uint256", 2)``."""
+    depth = 0
+    while (m := _ARRAY.match(abi_type)) is not None:
+        abi_type, depth = m.group(1), depth + 1
+    return abi_type, depth
+
+
+def is_wide(abi_type: str) -> bool:
+    """A wide uint or an array (of arrays...) of them: the field has a BIGNUM companion."""
+    return is_wide_uint(array_base(abi_type)[0])
+
+
 WIDE_SUFFIX = "_u256"
+
+
+def wide_params(ev: EventSpec) -> list[Param]:
+    """The fields with a BIGNUM companion, in the order of :func:`wide_columns`."""
+    wide = [p for p in ev.params if is_wide(p.abi_type)]
+    wide = [p for p in wide if is_value_type(p.abi_type) or not p.indexed]  # not a hash
+    return [p for p in wide if not p.abi_type.endswith("]")] + [
+        p for p in wide if p.abi_type.endswith("]")
+    ]
 
 
 def wide_columns(ev: EventSpec) -> list[tuple[str, str]]:
     """The BIGNUM companions of an event's wide uint fields, after all its other columns (so a
-    warehouse made before them gains them by ``alter table ... add column``)."""
-    return [(p.column + WIDE_SUFFIX, "bignum") for p in ev.params if is_wide_uint(p.abi_type)]
+    warehouse made before them gains them by ``alter table ... add column``): first those of
+    scalar fields (``bignum``), then those of arrays (``bignum[]``, one ``[]`` per depth), so a
+    warehouse made when only scalars had companions gains the array ones the same way.
+
+    An array's companion holds the whole array as BIGNUM[] when an element is 2^128 or more
+    (its list column then NULL), else NULL (docs/CONTRACTS.md)."""
+    return [
+        (p.column + WIDE_SUFFIX, "bignum" + "[]" * array_base(p.abi_type)[1])
+        for p in wide_params(ev)
+    ]
 
 
 def is_value_type(abi_type: str) -> bool:

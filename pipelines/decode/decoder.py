@@ -22,8 +22,9 @@ a few thousand words, so the SQL has one expression per field, not per array ele
 
 A log decodes exactly when ``eth_abi.decode(types, data)`` (strict, as web3.py calls it)
 accepts it and every value fits its column (uint256 -> UHUGEINT, ...; a uint136..uint256 field
->= 2^128 goes to its BIGNUM companion ``<column>_u256`` instead, docs/CONTRACTS.md: computed in
-SQL from four 64-bit limbs, only for those rows); tests/decode checks this
+>= 2^128 goes to its BIGNUM companion ``<column>_u256`` instead, and an array of them with such
+an element goes whole to its BIGNUM[] companion, docs/CONTRACTS.md: computed in SQL from four
+64-bit limbs, only for those rows); tests/decode checks this
 against eth_abi on random and on mutated encodings. So, like eth_abi, a dynamic event may carry
 bytes after its last tail and point its offsets anywhere after the head (non-canonical but valid
 encodings), but no read may run past the end of the data, no offset may point into the head,
@@ -37,10 +38,10 @@ this order: ``wrong_topic_count``; ``decode_error`` (odd number of hex digits);
 ``wrong_data_length`` (data shorter than the head, a field's offset or length running past the
 end; for static events any other length); ``decode_error`` (offset into the head, non-zero
 padding after bytes/string, invalid UTF-8); ``value_out_of_range`` (a value or array element
-that is not a valid value of its type or does not fit its column: a uint256[] element
->= 2^128, int256 outside int128, an address with non-zero high bytes, a bool not 0/1, bytesN
-with non-zero padding). The detail names the event, the field and, for offsets and lengths,
-the numbers. Nothing is dropped: decoded + dead = staged for every event.
+that is not a valid value of its type or does not fit its column: an int256 outside int128,
+an address with non-zero high bytes, a bool not 0/1, bytesN with non-zero padding). The
+detail names the event, the field and, for offsets and lengths, the numbers. Nothing is
+dropped: decoded + dead = staged for every event.
 
 Fallback: events with ABI types SQL cannot express (tuples, nested arrays such as
 ``uint256[][]``, arrays of dynamic types such as ``string[]``) are decoded with eth_abi row by
@@ -70,6 +71,7 @@ from pipelines.decode.abi import (
     load_abi_events,
     sql_layout,
     wide_columns,
+    wide_params,
 )
 
 UINT128_MAX = (1 << 128) - 1
@@ -180,6 +182,34 @@ def _wide(src: str, pos: str, text: bool = False) -> str:
     return f"ltrim({decimal}, '0')" if text else f"cast({decimal} as bignum)"
 
 
+def _wide_hex(t: str, src: str, pos: str, value: str = "") -> str:
+    """SQL: the 64-hex-digit word of wide uint type ``t`` at ``pos`` of ``src`` when its value
+    is 2^128 or more (its UHUGEINT NULL) and a valid ``t``, else NULL (:func:`_wide` makes the
+    BIGNUM of it); ``value``: SQL to give instead of the word."""
+    bits = _bits(t)
+    # below 256 bits the digits above the type must still be zero
+    fits = "" if bits == 256 else f" and {_zeros(src, pos, 64 - bits // 4)}"
+    # hex digits checked by casting both halves (a regex costs ~1 ms to plan per statement)
+    halves = " and ".join(
+        f"try_cast('0x' || substr({src}, {pos}{off}, 32) as uhugeint) is not null"
+        for off in ("", " + 32")
+    )
+    return (
+        f"case when not {_zeros(src, pos, 32)}{fits} "
+        f"then case when {halves} then {value or f'substr({src}, {pos}, 64)'} end end"
+    )
+
+
+def _wide_list(small: str, big: str, wide_hex: bool) -> str:
+    """SQL: the companion of a wide uint array, from ``small`` (its UHUGEINT list: NULL at a
+    wide element) and ``big`` (its hex words at the wide elements, NULL elsewhere): NULL when
+    no element is wide, else every element as BIGNUM (or with ``wide_hex`` its hex word)."""
+    words = f"list_transform({big}, lambda _h, _i: coalesce(_h, lpad(hex({small}[_i]), 64, '0')))"
+    if not wide_hex:
+        words = f"list_transform({words}, lambda _h: {_wide('_h', '1')})"
+    return f"case when list_count({big}) > 0 then {words} end"
+
+
 def _sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
@@ -235,11 +265,13 @@ class Decoder:
         for ev in self.events:
             if ev.table in existing:
                 want = [(c, t.lower()) for c, t in ev.columns()]
-                wide = [(c, t.lower()) for c, t in wide_columns(ev)]
-                if wide and existing[ev.table] == want[: -len(wide)]:
-                    # made before uint256 companions existed: add them (NULL: every row then
-                    # fitted; the logs that did not are dead letters until --rebuild-decoded)
-                    for c, t in wide:
+                have = existing[ev.table]
+                wide = {(c, t.lower()) for c, t in wide_columns(ev)}
+                if have == want[: len(have)] and set(want[len(have) :]) <= wide:
+                    # made before (some of) the uint256 companions existed: add them (NULL:
+                    # every row then fitted; the logs that did not are dead letters until
+                    # olw ingest --rebuild-decoded)
+                    for c, t in want[len(have) :]:
                         con.execute(f'alter table decoded.{ev.table} add column "{c}" {t}')
                     existing[ev.table] = want
                 if existing[ev.table] != want:
@@ -384,8 +416,8 @@ class Decoder:
         datas = rows.column("data").to_pylist()
         body_types = [p.abi_type for p in ev.body]
         out: dict[str, list[Any]] = {p.column: [] for p in ev.params}
-        wide = [p for p in ev.params if is_wide_uint(p.abi_type)]
-        big: dict[str, list[str | None]] = {p.column: [] for p in wide}  # the companions
+        wide = wide_params(ev)
+        big: dict[str, list[Any]] = {p.column: [] for p in wide}  # the companions
         keep: list[int] = []
         dead: list[tuple[int, str, str]] = []
         for i, data in enumerate(datas):
@@ -409,7 +441,7 @@ class Decoder:
                         vals.append(body[bi])
                         bi += 1
                 over = {p.column: v for p, v in zip(ev.params, vals, strict=True)
-                        if p in wide and v > UINT128_MAX}  # fmt: skip
+                        if p in wide and _max_uint(v) > UINT128_MAX}  # fmt: skip
                 row = [
                     None if p.column in over else _to_column(p, v)
                     for p, v in zip(ev.params, vals, strict=True)
@@ -425,7 +457,7 @@ class Decoder:
             for p, v in zip(ev.params, row, strict=True):
                 out[p.column].append(v)
             for p in wide:
-                big[p.column].append(str(over[p.column]) if p.column in over else None)
+                big[p.column].append(_decimal(over[p.column]) if p.column in over else None)
         decoded = 0
         if keep:
             cols: dict[str, pa.Array] = {}
@@ -436,7 +468,10 @@ class Decoder:
                 cols[p.column] = pa.array(out[p.column], _arrow_type(p))
                 casts.append(f'cast("{p.column}" as {p.sql_type})')
             for (c, t), p in zip(wide_columns(ev), wide, strict=True):
-                cols[c] = pa.array(big[p.column], pa.string())
+                text: pa.DataType = pa.string()
+                for _ in range(t.count("[]")):
+                    text = pa.list_(text)
+                cols[c] = pa.array(big[p.column], text)
                 casts.append(f'cast("{c}" as {t})')
             con.register("_rows", pa.table(cols))
             names = [*(p.column for p in ev.params), *(c for c, _ in wide_columns(ev))]
@@ -525,7 +560,8 @@ def _plan(
             _Check(cond, "value_out_of_range", _sql_str(f"{sig}: {p.name}: {what}"))
         )
 
-    wide: list[str] = []  # the BIGNUM companion of each wide uint field, in param order
+    wide: dict[Param, str] = {}  # the BIGNUM companion of each wide uint field
+    column: dict[int, str] = {}  # the column value of a wide array field j, if not _vj
 
     def value_word(j: int, p: Param, src: str, pos: str) -> None:
         v = f"_v{j}"
@@ -534,25 +570,25 @@ def _plan(
             out_of_range(p, f"{v} is not null", f"value out of range for {p.abi_type}")
             return
         # a value >= 2^128 (NULL in its UHUGEINT column) lands in the companion, computed for
-        # those rows only (in the same level: one more would cost every statement a projection);
-        # below 256 bits the digits above the type must still be zero
-        bits = _bits(p.abi_type)
-        fits = "" if bits == 256 else f" and {_zeros(src, pos, 64 - bits // 4)}"
-        word = f"substr({src}, {pos}, 64)"
-        # hex digits checked by casting both halves (a regex costs ~1 ms to plan per statement)
-        halves = " and ".join(
-            f"try_cast('0x' || substr({src}, {pos}{off}, 32) as uhugeint) is not null"
-            for off in ("", " + 32")
-        )
-        big = f"case when {halves} then {word} end"
-        l1.append(
-            f"case when not {_zeros(src, pos, 32)}{fits} "
-            f"then {big if wide_hex else _wide(src, pos)} end as _x{j}"
-        )
-        wide.append(f"_x{j}")
+        # those rows only (in the same level: one more would cost every statement a projection)
+        x = _wide_hex(p.abi_type, src, pos, "" if wide_hex else _wide(src, pos))
+        l1.append(f"{x} as _x{j}")
+        wide[p] = f"_x{j}"
         out_of_range(
             p, f"({v} is not null or _x{j} is not null)", f"value out of range for {p.abi_type}"
         )
+
+    def wide_array(j: int, p: Param, n: str) -> None:
+        """An array of wide uints ``_vj`` with ``_yj`` (hex words of its wide elements): every
+        element valid, the list column NULL and the companion the array if one is wide."""
+        v, y = f"_v{j}", f"_y{j}"
+        out_of_range(
+            p,
+            f"list_count({v}) + list_count({y}) = {n}",
+            f"an element is out of range for {p.abi_type}",
+        )
+        column[j] = f"case when list_count({y}) = 0 then {v} end"
+        wide[p] = _wide_list(v, y, wide_hex)
 
     ti = 1
     wi = 0
@@ -574,6 +610,13 @@ def _plan(
         if lo.kind == "fixed":
             elems = ", ".join(_word(lo.elem, "data", str(pos + 64 * k)) for k in range(lo.words))
             l1.append(f"list_value({elems}) as {v}")
+            if is_wide_uint(lo.elem):
+                bigs = ", ".join(
+                    _wide_hex(lo.elem, "data", str(pos + 64 * k)) for k in range(lo.words)
+                )
+                l1.append(f"list_value({bigs}) as _y{j}")
+                wide_array(j, p, str(lo.words))
+                continue
             out_of_range(
                 p, f"list_count({v}) = {lo.words}", f"an element is out of range for {lo.elem}"
             )
@@ -613,6 +656,9 @@ def _plan(
         ]
         if lo.kind == "array":
             arrays.append((j, lo.elem, at, n))
+            if is_wide_uint(lo.elem):
+                wide_array(j, p, n)
+                continue
             out_of_range(p, f"list_count({v}) = {n}", f"an element is out of range for {lo.elem}")
             continue
         checks.append(
@@ -641,7 +687,8 @@ def _plan(
             source = f"select *, {', '.join(level)} from ({source})"
     if arrays:
         source = _explode(source, arrays)
-    return source, [*(f"_v{j}" for j in range(len(ev.params))), *wide], checks
+    values = [column.get(j, f"_v{j}") for j in range(len(ev.params))]
+    return source, [*values, *(wide[p] for p in wide_params(ev))], checks
 
 
 def _explode(rows: str, arrays: list[tuple[int, str, str, str]]) -> str:
@@ -674,6 +721,17 @@ def _explode(rows: str, arrays: list[tuple[int, str, str, str]]) -> str:
         f"list_filter(_ks, lambda _x: _x < {n}))) end, cast([] as {duck_type(elem)}[])) as _v{j}"
         for j, elem, _, n in arrays
     )
+    # an array of wide uints also gets _yj, the hex words of its elements >= 2^128 (NULL at the
+    # others): only for the (rare) logs with an element NULL in _vj, read from data again
+    # (in a lambda, substr is O(position): cheaper than gathering a second list for every log)
+    for j, elem, at, n in arrays:
+        if is_wide_uint(elem):
+            word = _wide_hex(elem, "data", f"{at} + 64 * _i")
+            lists += (
+                f", case when coalesce(list_count(_a{j}), 0) < {n} then "
+                f"list_transform(range({n}), lambda _i: {word}) "
+                f"else cast([] as varchar[]) end as _y{j}"
+            )
     return (
         f"with _r as materialized ({rows}) select *, {lists} from _r left join ("
         f"select _rid, list(_k) as _ks, list(_k) = range(count(*)) as _ord, {aggs} "
@@ -691,7 +749,7 @@ def _typed(ev: EventSpec, values: list[str], wide_text: bool = False) -> str:
     cols = ev.columns()
     if wide_text:
         wide = {c for c, _ in wide_columns(ev)}
-        cols = [(c, "varchar" if c in wide else t) for c, t in cols]
+        cols = [(c, t.replace("bignum", "varchar") if c in wide else t) for c, t in cols]
     return ", ".join(f'cast({e} as {t}) as "{c}"' for e, (c, t) in zip(exprs, cols, strict=True))
 
 
@@ -703,16 +761,21 @@ def _hex_to_bignum(con: duckdb.DuckDBPyConnection, ev: EventSpec, got: pa.Table)
     """Collected rows with each wide companion's hex word (:func:`_plan` ``wide_hex``) turned
     into its BIGNUM: by one statement over these rows if one is not NULL, else (nearly always)
     by swapping in a column of NULLs."""
-    wide = [c for c, _ in wide_columns(ev)]
+    wide = wide_columns(ev)
     if not wide:
         return got
-    if all(got.column(c).null_count == got.num_rows for c in wide):
+    if all(got.column(c).null_count == got.num_rows for c, _ in wide):
         nulls = pa.ExtensionArray.from_storage(BIGNUM_ARROW, pa.nulls(got.num_rows, pa.binary()))
-        for c in wide:
-            got = got.set_column(got.schema.get_field_index(c), c, nulls)
+        for c, t in wide:
+            col = nulls if t == "bignum" else pa.nulls(got.num_rows, pa.list_(BIGNUM_ARROW))
+            got = got.set_column(got.schema.get_field_index(c), c, col)
         return got
-    quoted = [f'"{c}"' for c in wide]
-    repl = ", ".join(f"{_wide(q, '1')} as {q}" for q in quoted)
+    repl = ", ".join(
+        f"{_wide(f'{q}', '1')} as {q}"
+        if t == "bignum"
+        else f"list_transform({q}, lambda _h: {_wide('_h', '1')}) as {q}"
+        for q, t in ((f'"{c}"', t) for c, t in wide)
+    )
     con.register("_wide_rows", got)
     try:
         return con.sql(f"select * replace ({repl}) from _wide_rows").to_arrow_table()
@@ -744,6 +807,18 @@ def _u32(pos: str) -> str:
 
 class _OutOfRange(ValueError):
     pass
+
+
+def _max_uint(v: Any) -> int:
+    """The largest integer in a decoded uint or (nested) array of them (-1 if none)."""
+    if isinstance(v, (list, tuple)):
+        return max((_max_uint(x) for x in v), default=-1)
+    return int(v)
+
+
+def _decimal(v: Any) -> Any:
+    """A decoded uint or (nested) array of them as decimal text, for a BIGNUM companion."""
+    return [_decimal(x) for x in v] if isinstance(v, (list, tuple)) else str(v)
 
 
 def _to_column(p: Param, v: Any) -> Any:

@@ -7,7 +7,9 @@ Iceberg has no unsigned or 128-bit integers, and its decimals stop at 38 digits,
   column the store adds later (say a VARCHAR for values above 2^128) travels as what it is.
 - UBIGINT becomes ``decimal(20, 0)`` (a uint64 event parameter may pass 2^63); the smaller
   integers ``long``.
-- Lists become lists of strings (their elements' decimal text; exact for uint256[]).
+- Lists become lists of strings (their elements' decimal text; exact for uint256[]); a
+  BIGNUM (the ``<column>_u256`` companion of a uint256 >= 2^128) its decimal text, a BIGNUM[]
+  a list of them.
 Casts happen in DuckDB before Arrow, never through DuckDB 2.0's default Arrow export of a
 UHUGEINT (decimal128(38, 0), which wraps from 2^127 up). Reading back casts every column to
 the store's type, so history and the local tail are one set of columns with one type each.
@@ -68,6 +70,8 @@ def to_lake_select(columns: Sequence[Column], partition_start: int) -> str:
             out.append(f"{n}::decimal(20, 0) as {n}")
         elif t in _SMALL_INTS:
             out.append(f"{n}::bigint as {n}")
+        elif t == "BIGNUM":  # a uint256 companion (Iceberg has no such type): exact as text
+            out.append(f"{n}::varchar as {n}")
         elif t.endswith("[]"):
             out.append(f"{n}::varchar[] as {n}")
         else:

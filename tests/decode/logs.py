@@ -15,7 +15,7 @@ from eth_abi import decode, encode
 from eth_utils import keccak
 
 from pipelines.decode import Decoder, EventSpec
-from pipelines.decode.abi import is_value_type, is_wide_uint
+from pipelines.decode.abi import is_value_type, is_wide, wide_params
 
 UINT128_MAX = (1 << 128) - 1
 INT128_MIN, INT128_MAX = -(1 << 127), (1 << 127) - 1
@@ -151,6 +151,14 @@ def _fits(t: str, v: Any) -> bool:
     return True
 
 
+def _max(v: Any) -> int:
+    return max(map(_max, v), default=-1) if isinstance(v, (list, tuple)) else int(v)
+
+
+def _text(v: Any) -> Any:
+    return [_text(x) for x in v] if isinstance(v, (list, tuple)) else str(v)
+
+
 def _column(t: str, v: Any) -> Any:
     if t.endswith("]"):
         return [_column(t[: t.rindex("[")], x) for x in v]
@@ -169,7 +177,7 @@ def expected(ev: EventSpec, log: dict[str, Any]) -> list[Any] | None:
     try:
         body = list(decode([p.abi_type for p in ev.body], bytes.fromhex(log["data"][2:])))
         out: list[Any] = []
-        wide: list[Any] = []  # the companions (decimal text) of wide uint fields, in order
+        wide: dict[str, Any] = {}  # the companions (decimal text) of wide uint fields
         ti = 1
         for p in ev.params:
             if p.indexed:
@@ -181,15 +189,14 @@ def expected(ev: EventSpec, log: dict[str, Any]) -> list[Any] | None:
                 v = decode([p.abi_type], bytes.fromhex(word[2:]))[0]
             else:
                 v = body.pop(0)
-            if is_wide_uint(p.abi_type) and v > UINT128_MAX:  # in its BIGNUM companion
+            if is_wide(p.abi_type) and _max(v) > UINT128_MAX:  # in its BIGNUM companion
                 out.append(None)
-                wide.append(str(v))
+                wide[p.column] = _text(v)
                 continue
             if not _fits(p.abi_type, v):
                 return None
             out.append(_column(p.abi_type, v))
-            if is_wide_uint(p.abi_type):
-                wide.append(None)
-        return out + wide
+        # a wide uint array's companion holds the whole array, when an element is >= 2^128
+        return out + [wide.get(p.column) for p in wide_params(ev)]
     except Exception:
         return None

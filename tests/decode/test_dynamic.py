@@ -126,7 +126,7 @@ def _run(
         cols = ", ".join(
             [
                 *(f'"{p.column}"' for p in ev.params),
-                *(f'"{c}"::varchar' for c, _ in wide_columns(ev)),
+                *(f'"{c}"::{t.replace("bignum", "varchar")}' for c, t in wide_columns(ev)),
             ]
         )
         got = con.execute(f"select log_index, {cols} from decoded.{ev.table}").fetchall()
@@ -404,7 +404,9 @@ def test_malformed_dynamic_logs_are_dead_lettered_with_their_reason(
             "wrong_data_length",
         ),
         "length 2^256-1": (_rewarded(_set_word(ok, 128, (1 << 256) - 1)), "wrong_data_length"),
-        "element 2^128": (_rewarded(_rewarded_data(amounts=[7, 1 << 128])), "value_out_of_range"),
+        # an element >= 2^128 puts the whole array in its BIGNUM[] companion (issue 9)
+        "element 2^128": (_rewarded(_rewarded_data(amounts=[7, 1 << 128])), None),
+        "element 2^256-1": (_rewarded(_rewarded_data(amounts=[(1 << 256) - 1, 7])), None),
         "dirty address": (
             # the first contributor's word with non-zero high bytes
             _rewarded(_set_word(ok, int(ok[2 + 64 : 2 + 128], 16) + 32, (0xFF << 200) | 11)),
@@ -438,7 +440,7 @@ def test_malformed_dynamic_logs_are_dead_lettered_with_their_reason(
     dec = Decoder(CONTRACTS)
     dec.ensure_tables(con)
     stage(con, dec, logs, arrow=MODE[con] == "arrow")
-    assert _decode(con, dec) == (3, len(cases) - 3)
+    assert _decode(con, dec) == (5, len(cases) - 5)
     dead = {
         li: (r, d)
         for li, r, d in con.execute(
@@ -449,7 +451,11 @@ def test_malformed_dynamic_logs_are_dead_lettered_with_their_reason(
         assert dead.get(i, (None,))[0] == reason, (name, dead.get(i))
     for _, d in dead.values():
         assert d.startswith(("ContributorsRewarded(", "DatanetCreated(")), d
-    assert "amounts" in dead[list(cases).index("element 2^128")][1]
+    assert con.execute(
+        "select amounts, amounts_u256::varchar[] "
+        "from decoded.attribution_engine__contributors_rewarded "
+        "where amounts is null order by log_index"
+    ).fetchall() == [(None, ["7", str(1 << 128)]), (None, [str((1 << 256) - 1), "7"])]
     assert "points into the head" in dead[list(cases).index("offset into head")][1]
     assert "UTF-8" in dead[list(cases).index("invalid utf-8")][1]
     # dead letters keep the log as served
@@ -475,23 +481,32 @@ def test_types_sql_cannot_express_fall_back_to_eth_abi(
         (ev, make_log(ev, ANY, [3, [], [[1 << 128]]])),
         (ev, make_log(ev, ANY, [(1 << 256) - 1, [], []])),  # id in its BIGNUM companion
     ]
+    cut = make_log(ev, ANY, [3, [], [[1]]])
+    cases.append((ev, {**cut, "data": cut["data"][:-64]}))  # truly undecodable
     rows, dead = _run(con, dec, cases)
+    # (then the companions: id_u256, then grid_u256, BIGNUM[][] holding the whole grid when an
+    # element is 2^128 or more, issue 9)
     assert rows == {
-        0: [3, ["a", "ö", ""], [[1, 2], [], [(1 << 128) - 1]], None],
-        2: [None, [], [], str((1 << 256) - 1)],
+        0: [3, ["a", "ö", ""], [[1, 2], [], [(1 << 128) - 1]], None, None],
+        1: [3, [], None, None, [[str(1 << 128)]]],
+        2: [None, [], [], str((1 << 256) - 1), None],
     }
-    assert dead[1][0] == "value_out_of_range"
+    assert list(dead) == [3]
 
 
 def test_long_arrays(con: duckdb.DuckDBPyConnection) -> None:
     n = 49
     amounts = [(1 << 128) - 1 - i for i in range(n)]
-    lg = _rewarded(_rewarded_data(n, amounts=amounts, who=[f"0x{i:040x}" for i in range(n)]))
-    rows, dead = _run(con, Decoder(CONTRACTS), [(REWARDED, lg)])
+    who = [f"0x{i:040x}" for i in range(n)]
+    lg = _rewarded(_rewarded_data(n, amounts=amounts, who=who))
+    wide = [*amounts[:-1], (1 << 256) - 1]  # the last element in the BIGNUM[] companion
+    lg_wide = _rewarded(_rewarded_data(n, amounts=wide, who=who))
+    rows, dead = _run(con, Decoder(CONTRACTS), [(REWARDED, lg), (REWARDED, lg_wide)])
     assert not dead
-    # (the last column: model_id's BIGNUM companion, NULL as model_id fits)
-    assert rows[0][2:] == [
-        list(range(n)), [f"0x{i:040x}" for i in range(n)], [1] * n, amounts, None
+    # (the last columns: the BIGNUM companions of model_id, datanet_ids, weights, amounts)
+    assert rows[0][2:] == [list(range(n)), who, [1] * n, amounts, None, None, None, None]
+    assert rows[1][2:] == [
+        list(range(n)), who, [1] * n, None, None, None, None, [str(v) for v in wide]
     ]  # fmt: skip
 
 

@@ -103,7 +103,8 @@ def test_decoded_fields_equal_web3(ingest_chain: IngestChain, ingested: Path) ->
                 for p in ev.params:
                     value = rec[p.column]
                     if value is None and f"{p.column}_u256" in rec:  # >= 2^128: the companion
-                        value = int(rec[f"{p.column}_u256"])
+                        big = rec[f"{p.column}_u256"]  # (a list for a uint256[])
+                        value = [int(x) for x in big] if isinstance(big, list) else int(big)
                     assert value == _web3_value(got["args"][p.name]), (ev.table, p.name)
                 assert rec["tx_hash"] == "0x" + log["transactionHash"].hex().removeprefix("0x")
                 tx = w3.eth.get_transaction(log["transactionHash"])
