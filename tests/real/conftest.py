@@ -513,6 +513,12 @@ def native_traffic(rc: RealChain) -> None:
             "gas": hex(200_000),
         },
     )
+    # under load anvil can answer with the hash before the block holding it is mined: the
+    # head taken next must include it
+    deadline = time.monotonic() + 30
+    while n.call("eth_getTransactionReceipt", rc.facts["reverted_tx"]) is None:
+        assert time.monotonic() < deadline, "the reverted transaction was never mined"
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")
