@@ -1,6 +1,7 @@
-"""Crashes: kill -9 the ingest process at 20 random moments during a backfill; after each
-restart the warehouse holds exactly the node's logs up to its cursor (no duplicate, no gap),
-and after completion exactly all of them."""
+"""Crashes: kill -9 the ingest process at 20 random moments during a backfill (and at 8 during
+a backfill of a sparse chain, where most commits span empty blocks); after each restart the
+warehouse holds exactly the node's logs up to its cursor (no duplicate, no gap), and after
+completion exactly all of them."""
 
 from __future__ import annotations
 
@@ -16,13 +17,22 @@ import pytest
 
 from pipelines.store import connect
 from tests.ingest.conftest import MAINNET, IngestChain
+from tests.ingest.sparse import SparseChain
 from tests.ingest.truth import node_keys, node_logs, warehouse_keys
 
 
 # Each run is a forked child of this (already imported) process, so 20 restarts cost no
 # interpreter start-up; small commits (at most 2 blocks or 50 logs) so a backfill spans many
 # transactions and kills land between and inside them.
-def _child(network: str, end: int, wh: str, conn: Connection) -> None:
+def _child(
+    network: str,
+    end: int,
+    wh: str,
+    conn: Connection,
+    batch_logs: int = 50,
+    max_blocks: int = 2,
+    batch_s: float = 5.0,
+) -> None:
     from pipelines.ingest import ingest_range
 
     conn.send("go")
@@ -30,8 +40,9 @@ def _child(network: str, end: int, wh: str, conn: Connection) -> None:
         network,
         end=end,
         warehouse=wh,
-        batch_logs=50,
-        max_blocks=2,
+        batch_logs=batch_logs,
+        max_blocks=max_blocks,
+        batch_s=batch_s,
         progress=lambda p: conn.send(p.cursor),
     )
     conn.send("done")
@@ -78,20 +89,55 @@ def _check_prefix(wh: Path, truth: set[tuple[int, str, int]]) -> int:
 def test_kill_9_at_random_moments(
     ingest_chain: IngestChain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ingest_chain.apply(monkeypatch, tmp_path / "unused.duckdb")
-    head = ingest_chain.head
-    truth = node_keys(node_logs(ingest_chain.url, ingest_chain.addresses, 0, head))
+    _kill_at_random_moments(ingest_chain, tmp_path, monkeypatch, kills_wanted=20, partial_min=10)
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_across_empty_stretches(
+    sparse_chain: SparseChain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Most of this chain's blocks hold none of our logs: every 30-block chunk is a commit of
+    its own (batch_s=0), so most commits carry both cursors over blocks without any log or
+    transaction of ours, and a kill inside one loses nothing."""
+    _kill_at_random_moments(
+        sparse_chain,
+        tmp_path,
+        monkeypatch,
+        kills_wanted=8,
+        partial_min=4,
+        batch_logs=1,
+        max_blocks=30,
+        batch_s=0.0,
+        head=sparse_chain.head,
+    )
+
+
+def _kill_at_random_moments(
+    chain: IngestChain | SparseChain,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kills_wanted: int,
+    partial_min: int,
+    batch_logs: int = 50,
+    max_blocks: int = 2,
+    batch_s: float = 5.0,
+    head: int | None = None,
+) -> None:
+    chain.apply(monkeypatch, tmp_path / "unused.duckdb")
+    head = chain.head if head is None else head
+    truth = node_keys(node_logs(chain.url, chain.addresses, 0, head))
     ctx = multiprocessing.get_context("fork")
     rng = random.Random(20)
+    args = (batch_logs, max_blocks, batch_s)
     kills = 0
     partial = 0  # kills that left a backfill half done (the interesting ones)
     runs = 0
     wh = tmp_path / "w0.duckdb"
     started = time.monotonic()
-    while kills < 20:
+    while kills < kills_wanted:
         assert time.monotonic() - started < 240, "crash test is too slow"
         parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(MAINNET, head, str(wh), child))
+        proc = ctx.Process(target=_child, args=(MAINNET, head, str(wh), child, *args))
         proc.start()
         child.close()
         # a random moment: after a random number of commits (0 = during start-up), plus a
@@ -122,10 +168,10 @@ def test_kill_9_at_random_moments(
             runs += 1
             wh = tmp_path / f"w{runs}.duckdb"
         parent.close()
-    assert partial >= 10, f"only {partial} of {kills} kills landed mid-backfill"
+    assert partial >= partial_min, f"only {partial} of {kills} kills landed mid-backfill"
     # finish the last one
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(MAINNET, head, str(wh), child))
+    proc = ctx.Process(target=_child, args=(MAINNET, head, str(wh), child, *args))
     proc.start()
     proc.join()
     assert proc.exitcode == 0
