@@ -234,6 +234,34 @@ def _ddl(file: str, table: str) -> str:
     return ddl[start : ddl.index(";", start)]
 
 
+def _write_native(s: Store, rows: list[tuple[int, str, str, int]]) -> None:
+    """One block and one plain value transaction per (time, from, to, value)."""
+    for k, (t, frm, to, v) in enumerate(rows):
+        b = t // 2 * 10 + 5
+        s.conn.execute(
+            "insert into raw.blocks values (1612, ?, ?, '0xp', make_timestamp(?::BIGINT * "
+            "1000000), ?, false, 1)",
+            [b, f"0xnb{t}", t, t],
+        )
+        s.conn.execute(
+            "insert into raw.transactions values (1612, ?, ?, ?, 0, ?, ?, 0, 0, ?, 21000, "
+            "1, null, null, null, 1)",
+            [b, f"0xnb{t}", f"0xntx{t}{k}", frm, to, v],
+        )
+
+
+def _farm_and_organic_traffic(s: Store, rng: random.Random, farm: str) -> None:
+    """Six farm wallets (farm + 0..5) calling model 1 at organic-looking times, beside eight
+    organic users: only the funding tells the farm apart."""
+    for j in range(6):
+        t = T0 + 500
+        for _ in range(8):
+            t += rng.randint(1000, 40_000)
+            s.infer(f"{farm}{j}", 1, t, rng.randint(50, 3000), rng.randint(20, 4000))
+    for i in range(8):
+        _organic(s, rng, f"0xorg{i}", [1])
+
+
 def test_native_value_feeds_the_graph_and_merges_incrementally_like_a_full_run():
     """On the real L2 funding arrives as native OPEN (transaction value): the same farm funded
     natively is found, and the incremental merge of value_edges / caller_gaps equals a full
@@ -244,33 +272,12 @@ def test_native_value_feeds_the_graph_and_merges_incrementally_like_a_full_run()
     s.model(1, "0xdev")
     native: list[tuple[int, str, str, int]] = [(T0, EXCHANGE, "0xop", 500 * E18)]
     native += [(T0 + 60 + j, "0xop", f"0xn{j}", 20 * E18) for j in range(6)]
-    rng = random.Random(7)
-    for j in range(6):
-        t = T0 + 500
-        for _ in range(8):
-            t += rng.randint(1000, 40_000)
-            s.infer(f"0xn{j}", 1, t, rng.randint(50, 3000), rng.randint(20, 4000))
-    for i in range(8):
-        _organic(s, rng, f"0xorg{i}", [1])
+    _farm_and_organic_traffic(s, random.Random(7), "0xn")
 
-    def write_native(rows: list[tuple[int, str, str, int]]) -> None:
-        for k, (t, frm, to, v) in enumerate(rows):
-            b = t // 2 * 10 + 5
-            s.conn.execute(
-                "insert into raw.blocks values (1612, ?, ?, '0xp', make_timestamp(?::BIGINT * "
-                "1000000), ?, false, 1)",
-                [b, f"0xnb{t}", t, t],
-            )
-            s.conn.execute(
-                "insert into raw.transactions values (1612, ?, ?, ?, 0, ?, ?, 0, 0, ?, 21000, "
-                "1, null, null, null, 1)",
-                [b, f"0xnb{t}", f"0xntx{t}{k}", frm, to, v],
-            )
-
-    write_native(native)
+    _write_native(s, native)
     s.run()  # full: first run
     # a second batch, later in chain order than everything merged: more native funding
-    write_native([(T0 + 200 * 86400 + k, "0xop", f"0xn{k}", E18) for k in range(3)])
+    _write_native(s, [(T0 + 200 * 86400 + k, "0xop", f"0xn{k}", E18) for k in range(3)])
     late = s.conn.execute(
         "select max(block_number) from decoded.inference_market__inference_requested"
     ).fetchone()[0]
@@ -321,43 +328,27 @@ def test_internal_native_transfers_from_traces_feed_the_graph():
     s.conn.execute(_ddl("002_transactions_and_receipts_stream.sql", "raw.transactions"))
     s.conn.execute(_ddl("006_native_value_and_op_receipts.sql", "raw.traces"))
     s.model(1, "0xdev")
-    rng = random.Random(11)
-    for j in range(6):
-        t = T0 + 500
-        for _ in range(8):
-            t += rng.randint(1000, 40_000)
-            s.infer(f"0xw{j}", 1, t, rng.randint(50, 3000), rng.randint(20, 4000))
-    for i in range(8):
-        _organic(s, rng, f"0xorg{i}", [1])
-    blocks = [(T0, EXCHANGE, "0xop", 500 * E18), (T0 + 60, "0xop", "0xdisperse", 120 * E18)]
-    for k, (t, frm, to, v) in enumerate(blocks):
-        b = t // 2 * 10 + 5
-        s.conn.execute(
-            "insert into raw.blocks values (1612, ?, ?, '0xp', make_timestamp(?::BIGINT * "
-            "1000000), ?, false, 1)",
-            [b, f"0xnb{t}", t, t],
-        )
-        s.conn.execute(
-            "insert into raw.transactions values (1612, ?, ?, ?, 0, ?, ?, 0, 0, ?, 21000, "
-            "1, null, null, null, 1)",
-            [b, f"0xnb{t}", f"0xntx{k}", frm, to, v],
-        )
+    _farm_and_organic_traffic(s, random.Random(11), "0xw")
+    _write_native(
+        s, [(T0, EXCHANGE, "0xop", 500 * E18), (T0 + 60, "0xop", "0xdisperse", 120 * E18)]
+    )
+    disperse_tx = f"0xntx{T0 + 60}1"
     b = (T0 + 60) // 2 * 10 + 5
     for j in range(6):
         s.conn.execute(
             "insert into raw.traces (chain_id, block_number, block_hash, tx_hash, tx_index, "
             "trace_address, depth, trace_type, call_type, from_address, to_address, value_wei, "
-            "error, reverted, journal_id) values (1612, ?, ?, '0xntx1', 0, ?, 1, 'call', "
+            "error, reverted, journal_id) values (1612, ?, ?, ?, 0, ?, 1, 'call', "
             "'call', '0xdisperse', ?, ?, null, false, 1)",
-            [b, f"0xnb{T0 + 60}", str(j), f"0xw{j}", 20 * E18],
+            [b, f"0xnb{T0 + 60}", disperse_tx, str(j), f"0xw{j}", 20 * E18],
         )
     # a reverted frame moves nothing: it must not become an edge
     s.conn.execute(
         "insert into raw.traces (chain_id, block_number, block_hash, tx_hash, tx_index, "
         "trace_address, depth, trace_type, call_type, from_address, to_address, value_wei, "
-        "error, reverted, journal_id) values (1612, ?, ?, '0xntx1', 0, '9', 1, 'call', "
+        "error, reverted, journal_id) values (1612, ?, ?, ?, 0, '9', 1, 'call', "
         "'call', '0xdisperse', '0xorg0', ?, 'execution reverted', true, 1)",
-        [b, f"0xnb{T0 + 60}", 20 * E18],
+        [b, f"0xnb{T0 + 60}", disperse_tx, 20 * E18],
     )
     callers = s.run()
     farm = [callers[f"0xw{j}"] for j in range(6)]
