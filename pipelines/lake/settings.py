@@ -8,6 +8,7 @@ and ``OLW_LAKE_WAREHOUSE`` an object store (``s3://bucket/prefix``) or a shared 
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,13 +91,22 @@ def open_catalog(settings: LakeSettings | None = None, create: bool = True) -> A
     if wh is not None:
         wh.mkdir(parents=True, exist_ok=True)
     _quiet()
-    try:
-        return SqlCatalog(s.catalog_name, uri=s.catalog_uri, warehouse=s.warehouse)
-    except Exception as exc:  # SQLAlchemy's errors name the driver problem
-        raise LakeError(
-            f"cannot open the lake catalog {s.redacted_catalog()}: {str(exc).splitlines()[0]}. "
-            "Check OLW_LAKE_CATALOG_URI (and that the database is up)."
-        ) from None
+    for attempt in range(5):
+        try:
+            return SqlCatalog(s.catalog_name, uri=s.catalog_uri, warehouse=s.warehouse)
+        except Exception as exc:  # SQLAlchemy's errors name the driver problem
+            # Writers started together race to create the catalog's own tables (pyiceberg
+            # checks, then creates): the loser sees "already exists", and a second try finds
+            # the tables the winner made.
+            if "already exists" in str(exc) and attempt < 4:
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            raise LakeError(
+                f"cannot open the lake catalog {s.redacted_catalog()}: "
+                f"{str(exc).splitlines()[0]}. "
+                "Check OLW_LAKE_CATALOG_URI (and that the database is up)."
+            ) from None
+    raise AssertionError("unreachable")
 
 
 def _quiet() -> None:
