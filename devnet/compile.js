@@ -1,11 +1,13 @@
-// Compile every contract under contracts/ offline with solc-js and write build/combined.json.
-// Usage: node compile.js [outDir]
+// Compile every contract in one folder (default contracts/) offline with solc-js and write
+// outDir/combined.json. Usage: node compile.js [outDir] [srcDir]
+// (the real chains' stand-ins are compiled from contracts/realchain/ into a folder of their own,
+// so the L2 devnet's build does not change with them).
 const fs = require("fs");
 const path = require("path");
 const solc = require("solc");
 
-const srcDir = path.join(__dirname, "contracts");
 const outDir = process.argv[2] || path.join(__dirname, "build");
+const srcDir = process.argv[3] || path.join(__dirname, "contracts");
 const sources = {};
 for (const f of fs.readdirSync(srcDir).sort()) {
   if (f.endsWith(".sol")) sources[f] = { content: fs.readFileSync(path.join(srcDir, f), "utf8") };

@@ -12,13 +12,15 @@ import hashlib
 import json
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from pipelines.devnet.build import BUILD_DIR, DEVNET_DIR
 from pipelines.devnet.errors import DevnetError
 
 SRC_DIR = DEVNET_DIR / "contracts" / "realchain"
-SCRIPT = DEVNET_DIR / "compile_realchain.js"
+SCRIPT = DEVNET_DIR / "compile.js"  # with the stand-ins' folder as its source
 
 # stand-in contract -> the ABI file (schemas/abis/) of the real contract it stands in for
 STANDS_FOR = {
@@ -59,10 +61,16 @@ def artifacts() -> dict[str, Any]:
     node = shutil.which("node")
     if node is None or not (DEVNET_DIR / "node_modules" / "solc").exists():
         raise DevnetError("node or solc-js is missing; run `make install`")
-    proc = subprocess.run([node, str(SCRIPT)], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise DevnetError(f"compiling devnet/contracts/realchain failed:\n{proc.stderr.strip()}")
-    contracts: dict[str, Any] = json.loads(proc.stdout)["contracts"]
+    with tempfile.TemporaryDirectory() as out:
+        proc = subprocess.run(
+            [node, str(SCRIPT), out, str(SRC_DIR)], capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            raise DevnetError(
+                f"compiling devnet/contracts/realchain failed:\n{proc.stderr.strip()}"
+            )
+        combined = json.loads((Path(out) / "combined.json").read_text())
+    contracts: dict[str, Any] = combined["contracts"]
     missing = [n for n in STANDS_FOR if n not in contracts]
     if missing:
         raise DevnetError(f"compiler output lacks stand-ins {missing}")
